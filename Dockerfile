@@ -1,0 +1,27 @@
+# maildesk as a container: the daemon as a non-root user, data in the /srv/maildesk/var volume.
+#   docker build -t maildesk .
+#   docker run -v maildesk-var:/srv/maildesk/var -v ./maildesk.toml:/etc/maildesk.toml:ro \
+#              -e MAILDESK_CONFIG=/etc/maildesk.toml -e MAILDESK_IMAP_PASSWORD=... maildesk
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1
+
+RUN useradd --system --create-home --home-dir /srv/maildesk --uid 10001 maildesk
+
+WORKDIR /opt/maildesk
+COPY pyproject.toml README.md ./
+COPY maildesk ./maildesk
+RUN pip install --no-compile . && rm -rf /opt/maildesk/build
+
+USER maildesk
+WORKDIR /srv/maildesk
+RUN mkdir -p /srv/maildesk/var
+VOLUME ["/srv/maildesk/var"]
+
+# The built-in LMTP listener; set [intake.listener] host = "0.0.0.0" in the config to
+# reach it from outside the container.
+EXPOSE 8024
+
+CMD ["maildesk", "run"]

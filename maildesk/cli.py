@@ -1,0 +1,363 @@
+"""The ``maildesk`` command line.
+
+Exit codes: 0 ok, 1 the work failed (a mailbox unreachable, a mail not
+found), 2 bad usage or bad configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from sqlalchemy import select
+
+from maildesk.configfile import load_settings
+from maildesk.core.config import ConfigError, Settings
+from maildesk.daemon import Maildesk
+from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
+from maildesk.logs import setup_logging
+from maildesk.store.db import Database, SchemaError
+from maildesk.store.models import Event, Message, Ticket
+
+log = logging.getLogger("maildesk")
+
+app = typer.Typer(
+    help=(
+        "maildesk turns a support mailbox into a helpdesk: ticket numbers, required "
+        "information, SLA clocks over a business calendar, on-call paging and prepaid hours.\n\n"
+        "Without --config (or MAILDESK_CONFIG) it runs on embedded defaults: SQLite under "
+        "./var/, mail taken in by its own LMTP listener on 127.0.0.1:8024, outgoing mail "
+        "written to the maildir ./var/sent/."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Look at tickets.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tickets_app, name="tickets")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="MAILDESK_CONFIG",
+        help="The TOML config file (see config/maildesk.example.toml). "
+        "Without one, maildesk runs on embedded defaults.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+LogFormat = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        help="Log lines as 'text' (for people) or 'json' (one object "
+        "per line, for log collectors).",
+    ),
+]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"maildesk: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    try:
+        db.check_schema()
+    except SchemaError as exc:
+        _fail(str(exc), 1)
+    return db
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Process all mail waiting now, deliver the outbox, exit "
+            "(for cron and tests). Exit status 1 if a mailbox could not be read.",
+        ),
+    ] = False,
+    log_format: LogFormat = "text",
+) -> None:
+    """Run the helpdesk: take in mail, open and update tickets, send what is due.
+
+    Stops cleanly on SIGTERM or Ctrl-C, finishing the mail in hand.
+    """
+    setup_logging(log_format)
+    settings = _settings(config)
+    try:
+        desk = Maildesk(settings)
+        desk.prepare()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except SchemaError as exc:
+        _fail(str(exc), 1)
+    if settings.source == "embedded defaults":
+        log.info(
+            "no config file: running on embedded defaults (data in %s, outgoing mail in %s)",
+            settings.service.data_dir.resolve(),
+            settings.maildir_path.resolve(),
+        )
+    if once:
+        summary = desk.run_once()
+        d = summary.delivery
+        log.info(
+            "done: %d mailbox(es) read, %d mail(s) sent, %d deferred, %d failed",
+            len(summary.polled),
+            d.sent,
+            d.deferred,
+            d.failed,
+        )
+        if summary.errors:
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            log.warning("second signal: stopping now")
+            sys.exit(1)
+        log.info("signal %s received", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    desk.run_forever(stop)
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption = None) -> None:
+    """Validate the config file and say what maildesk would do with it."""
+    settings = _settings(config)
+    typer.echo(f"{settings.source}: OK")
+    typer.echo(f"  support address: {settings.service.support_address}")
+    typer.echo(f"  database: {Database(settings.database_url).safe_url}")
+    lst = settings.intake.listener
+    if lst.enabled:
+        typer.echo(f"  listener: {lst.protocol.upper()} on {lst.host}:{lst.port}")
+    for src in settings.intake.imap:
+        typer.echo(
+            f"  imap: {src.username}@{src.host}:{src.port} ({src.security}) "
+            f"folders {', '.join(src.folders)}; password from ${src.password_env}"
+        )
+    out = settings.outgoing
+    if out.transport == "smtp" and out.smtp is not None:
+        typer.echo(f"  outgoing: SMTP {out.smtp.host}:{out.smtp.port} ({out.smtp.security})")
+    else:
+        typer.echo(f"  outgoing: maildir {settings.maildir_path}")
+    typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create the schema or bring it up to this version of maildesk (back up first)."""
+    settings = _settings(config)
+    db = Database(settings.database_url)
+    before, after = db.upgrade()
+    if before == after:
+        typer.echo(f"{db.safe_url}: schema already at {after}")
+    else:
+        typer.echo(f"{db.safe_url}: schema upgraded from {before or 'empty'} to {after}")
+
+
+def _ticket_row(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "requester": ticket.requester,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+    }
+
+
+@tickets_app.command("list")
+def tickets_list(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 50,
+) -> None:
+    """List tickets, newest first."""
+    db = _database(_settings(config))
+    with db.session() as session:
+        rows = [
+            _ticket_row(t)
+            for t in session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(limit))
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no tickets")
+    for row in rows:
+        typer.echo(
+            f"{row['number']}  {row['status']:<13} {row['priority']:<7} "
+            f"{row['requester']:<30} {row['subject']}"
+        )
+
+
+@tickets_app.command("show")
+def tickets_show(
+    number: Annotated[str, typer.Argument(help="The ticket number, e.g. 2026-000042.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one ticket with its messages and events."""
+    db = _database(_settings(config))
+    with db.session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        if ticket is None:
+            _fail(f"no ticket {number}", 1)
+        data = _ticket_row(ticket)
+        data["messages"] = [
+            {
+                "direction": m.direction,
+                "message_id": m.message_id,
+                "from": m.sender,
+                "to": m.recipients,
+                "subject": m.subject,
+                "at": m.created_at.isoformat(),
+                "kind": m.disposition,
+                "text": m.text,
+            }
+            for m in session.scalars(
+                select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+            )
+        ]
+        data["events"] = [
+            {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
+            for e in session.scalars(
+                select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)
+            )
+        ]
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"ticket {data['number']}: {data['subject']}")
+    typer.echo(
+        f"  status {data['status']}, priority {data['priority']}, "
+        f"from {data['requester']}, opened {data['created_at']}"
+    )
+    for m in data["messages"]:
+        arrow = "<-" if m["direction"] == "in" else "->"
+        typer.echo(f"\n{arrow} {m['at']} {m['from']} ({m['kind']}): {m['subject']}")
+        for line in m["text"].strip().splitlines()[:20]:
+            typer.echo(f"   | {line}")
+    typer.echo("\nevents:")
+    for e in data["events"]:
+        typer.echo(f"  {e['at']} {e['kind']} by {e['actor']}")
+
+
+def _mail_view(mail: InboundMail) -> dict[str, Any]:
+    return {
+        "message_id": mail.message_id,
+        "message_id_synthesized": mail.message_id_synthesized,
+        "from": mail.sender,
+        "from_name": mail.sender_name,
+        "to": list(mail.to),
+        "cc": list(mail.cc),
+        "subject": mail.subject,
+        "date": mail.date.isoformat() if mail.date else None,
+        "in_reply_to": mail.in_reply_to,
+        "references": list(mail.references),
+        "content_type": mail.content_type,
+        "size": mail.size,
+        "sha256": mail.raw_sha256,
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "inline": a.inline,
+                "sha256": a.sha256,
+            }
+            for a in mail.attachments
+        ],
+        "defects": list(mail.defects),
+        "text": mail.text,
+    }
+
+
+@app.command()
+def inspect(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A mail as a .eml file (RFC 5322 bytes).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Show how maildesk reads a mail, without storing anything.
+
+    Exit status 1 when the mail cannot be read (it would be quarantined), with the reason.
+    """
+    raw = file.read_bytes()
+    try:
+        mail = parse(raw)
+    except UnparseableMail as exc:
+        if as_json:
+            typer.echo(json.dumps({"parsed": False, "reason": exc.reason}))
+        else:
+            typer.echo(f"unparseable: {exc.reason} (maildesk would quarantine it)")
+        raise typer.Exit(1) from None
+    view = _mail_view(mail)
+    if as_json:
+        typer.echo(json.dumps({"parsed": True, **view}, indent=2, ensure_ascii=False))
+        return
+    for key in (
+        "message_id",
+        "from",
+        "from_name",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "in_reply_to",
+        "references",
+        "content_type",
+        "size",
+    ):
+        value = view[key]
+        if isinstance(value, list):
+            value = ", ".join(value)
+        typer.echo(f"{key:>13}: {value}")
+    for att in view["attachments"]:
+        typer.echo(
+            f"   attachment: {att['filename']} ({att['content_type']}, {att['size']} "
+            f"bytes{', inline' if att['inline'] else ''})"
+        )
+    for defect in view["defects"]:
+        typer.echo(f"       defect: {defect}")
+    typer.echo("")
+    typer.echo(view["text"].rstrip())
+
+
+def main() -> None:
+    """Entry point of the ``maildesk`` console script."""
+    app()

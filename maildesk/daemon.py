@@ -1,0 +1,184 @@
+"""Builds a running maildesk from settings: database, intake, outbox, jobs.
+
+Nothing imports this module but the CLI. ``run_once`` does everything that is
+waiting and returns (cron, tests); ``run_forever`` keeps the listener, the
+mailbox polls and the outbox delivery going until asked to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from maildesk.configfile import secret
+from maildesk.core.clock import Clock, SystemClock
+from maildesk.core.config import Settings
+from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable
+from maildesk.ingest.lmtp import MailListener, address_matcher
+from maildesk.ingest.pipeline import PipelineContext
+from maildesk.ingest.receive import IntakeUnavailable, Receiver
+from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_outbox
+from maildesk.notify.maildir import MaildirTransport
+from maildesk.notify.render import Renderer
+from maildesk.notify.smtp import SmtpParams, SmtpTransport
+from maildesk.notify.transport import Transport
+from maildesk.scheduler import Scheduler
+from maildesk.store.db import Database
+from maildesk.store.directory import sync_clients
+
+log = logging.getLogger(__name__)
+
+
+def build_transport(settings: Settings) -> Transport:
+    """The configured way out for mail: an SMTP relay or the local maildir."""
+    out = settings.outgoing
+    if out.transport == "maildir":
+        return MaildirTransport(settings.maildir_path)
+    relay = out.smtp
+    assert relay is not None  # validated by the config model
+    password = (
+        secret(relay.password_env, "outgoing.smtp.password_env") if relay.password_env else None
+    )
+    return SmtpTransport(
+        SmtpParams(relay.host, relay.port, relay.security, relay.username, password, relay.timeout)
+    )
+
+
+def build_accounts(settings: Settings) -> list[ImapAccount]:
+    """IMAP accounts with their passwords read from the environment."""
+    accounts = []
+    for index, src in enumerate(settings.intake.imap):
+        accounts.append(
+            ImapAccount(
+                name=src.name,
+                host=src.host,
+                port=src.port,
+                security=src.security,
+                username=src.username,
+                password=secret(src.password_env, f"intake.imap[{index}].password_env"),
+                folders=src.folders,
+                processed_folder=src.processed_folder,
+                quarantine_folder=src.quarantine_folder,
+                batch_size=src.batch_size,
+                timeout=src.timeout,
+            )
+        )
+    return accounts
+
+
+@dataclass
+class RunSummary:
+    """What ``run_once`` did; ``errors`` non-empty means exit status 1."""
+
+    polled: dict[str, dict[str, int]] = field(default_factory=dict)
+    delivery: FlushResult = field(default_factory=FlushResult)
+    errors: list[str] = field(default_factory=list)
+
+
+class Maildesk:
+    """One maildesk process."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.ctx = PipelineContext.build(
+            settings, self.clock, Renderer(default_language=settings.service.language)
+        )
+        self.receiver = Receiver(self.db, self.ctx)
+        self.transport = build_transport(settings)
+        self.retry = RetryPolicy(
+            settings.outgoing.max_attempts,
+            settings.outgoing.retry_base_seconds,
+            settings.outgoing.retry_max_seconds,
+        )
+        self.intakes = [
+            ImapIntake(account, self.receiver.receive, self.db, self.clock)
+            for account in build_accounts(settings)
+        ]
+
+    def prepare(self) -> None:
+        """Create or check the schema and mirror the configured clients into it."""
+        self.db.prepare()
+        with self.db.transaction() as session:
+            sync_clients(session, self.settings.clients)
+
+    def poll(self, intake: ImapIntake) -> dict[str, int]:
+        """One poll of one mailbox; outages are logged and raised for the caller."""
+        stats = intake.poll()
+        if stats.fetched:
+            log.info(
+                "%s: %d mail(s): %s",
+                intake.account.label,
+                stats.fetched,
+                ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())),
+            )
+        return stats.outcomes
+
+    def flush(self) -> FlushResult:
+        return flush_outbox(self.db, self.transport, self.clock, self.retry)
+
+    def run_once(self) -> RunSummary:
+        """Process all waiting mail, deliver the outbox, and return."""
+        summary = RunSummary()
+        for intake in self.intakes:
+            try:
+                summary.polled[intake.account.label] = self.poll(intake)
+            except (MailboxUnavailable, IntakeUnavailable) as exc:
+                summary.errors.append(str(exc))
+                log.error("%s", exc)
+            finally:
+                intake.close()
+        summary.delivery = self.flush()
+        return summary
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set: listener, mailbox polls, outbox delivery."""
+        listener = None
+        lst = self.settings.intake.listener
+        if lst.enabled:
+            listener = MailListener(
+                lst.host,
+                lst.port,
+                lst.protocol,
+                self.receiver.receive,
+                address_matcher(self.settings.service.addresses),
+                self.settings.service.max_message_bytes,
+            )
+            listener.start()
+            log.info(
+                "listening for %s on %s:%d (mail to %s)",
+                lst.protocol.upper(),
+                lst.host,
+                lst.port,
+                self.settings.service.support_address,
+            )
+        scheduler = Scheduler()
+        for intake, src in zip(self.intakes, self.settings.intake.imap, strict=True):
+            scheduler.every(
+                src.poll_interval, self._poll_job(intake), f"poll {intake.account.name}"
+            )
+        scheduler.every(self.settings.outgoing.flush_interval, self.flush, "outbox")
+        scheduler.start()
+        try:
+            stop.wait()
+        finally:
+            log.info("stopping: finishing the work in hand")
+            if listener is not None:
+                listener.stop()
+            scheduler.shutdown(wait=True)
+            for intake in self.intakes:
+                intake.close()
+            self.db.dispose()
+            log.info("stopped")
+
+    def _poll_job(self, intake: ImapIntake) -> Callable[[], None]:
+        def job() -> None:
+            try:
+                self.poll(intake)
+            except (MailboxUnavailable, IntakeUnavailable) as exc:
+                log.warning("%s; retrying at the next poll", exc)
+
+        return job

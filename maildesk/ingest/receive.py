@@ -1,0 +1,128 @@
+"""The transaction boundary every intake path goes through.
+
+``Receiver.receive(raw, source_key)`` parses the mail, runs the pipeline in one
+database transaction and commits. Only when it returns may the source mark the
+mail done (move it over IMAP, answer 250 over LMTP). A mail that cannot be read
+or processed is quarantined with its reason — stored raw, never dropped — and
+the source moves it aside. When the database itself is unavailable it raises
+``IntakeUnavailable``: the source leaves the mail where it is (IMAP) or answers
+451 (LMTP) so that nothing is half-stored and the mail comes back later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
+from maildesk.ingest.pipeline import Outcome, PipelineContext, Receipt, already_seen, process
+from maildesk.store.blobs import put_blob
+from maildesk.store.db import Database
+from maildesk.store.models import QuarantinedMail
+
+log = logging.getLogger(__name__)
+
+
+class IntakeUnavailable(Exception):
+    """The database cannot be reached or is locked: try the mail again later."""
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """Why a mail is set aside, and what little we know of it."""
+
+    reason: str
+    detail: str = ""
+    sender: str = ""
+    subject: str = ""
+
+
+class Receiver:
+    """Takes raw mail from any source; one instance per process."""
+
+    def __init__(self, db: Database, ctx: PipelineContext) -> None:
+        self.db = db
+        self.ctx = ctx
+
+    def receive(self, raw: bytes, source_key: str) -> Receipt:
+        """Record ``raw`` exactly once; raise ``IntakeUnavailable`` to have it retried."""
+        size_limit = self.ctx.settings.service.max_message_bytes
+        if len(raw) > size_limit:
+            return self._quarantine(
+                raw,
+                source_key,
+                Quarantine("too_large", f"{len(raw)} bytes, limit {size_limit}"),
+            )
+        try:
+            mail = parse(raw)
+        except UnparseableMail as exc:
+            return self._quarantine(raw, source_key, Quarantine("unparseable", exc.reason))
+        try:
+            return self._process(raw, mail, source_key)
+        except OperationalError as exc:
+            raise IntakeUnavailable(f"database unavailable: {exc.orig or exc}") from exc
+        except IntegrityError:
+            # Another process recorded the same mail between our check and our commit.
+            seen = self._seen(mail.message_id, source_key)
+            if seen is not None:
+                return seen
+            raise
+        except SQLAlchemyError as exc:
+            if getattr(exc, "connection_invalidated", False):
+                raise IntakeUnavailable(f"database connection lost: {exc}") from exc
+            log.exception("database error while processing %s", mail.message_id)
+            return self._quarantine(raw, source_key, self._failure(mail, exc))
+        except Exception as exc:
+            log.exception("processing %s failed", mail.message_id)
+            return self._quarantine(raw, source_key, self._failure(mail, exc))
+
+    @staticmethod
+    def _failure(mail: InboundMail, exc: BaseException) -> Quarantine:
+        return Quarantine(
+            "processing_error", f"{type(exc).__name__}: {exc}", mail.sender, mail.subject
+        )
+
+    def _process(self, raw: bytes, mail: InboundMail, source_key: str) -> Receipt:
+        with self.db.transaction() as session:
+            raw_sha = put_blob(session, raw, mail.raw_sha256)
+            return process(session, mail, source_key, raw_sha, self.ctx)
+
+    def _seen(self, message_id: str, source_key: str) -> Receipt | None:
+        with self.db.session() as session:
+            return already_seen(session, message_id, source_key)
+
+    def _quarantine(self, raw: bytes, source_key: str, why: Quarantine) -> Receipt:
+        try:
+            with self.db.transaction() as session:
+                self._hold(session, raw, source_key, why)
+        except OperationalError as exc:
+            raise IntakeUnavailable(f"database unavailable: {exc.orig or exc}") from exc
+        except IntegrityError:
+            pass  # quarantined by another process meanwhile
+        log.warning("quarantined %s: %s (%s)", source_key, why.reason, why.detail)
+        return Receipt(Outcome.QUARANTINED, "", None, f"{why.reason}: {why.detail}")
+
+    def _hold(self, session: Session, raw: bytes, source_key: str, why: Quarantine) -> None:
+        exists = session.scalar(
+            select(QuarantinedMail.id).where(QuarantinedMail.source_key == source_key)
+        )
+        if exists is not None:
+            return
+        digest = put_blob(session, raw, hashlib.sha256(raw).hexdigest())
+        session.add(
+            QuarantinedMail(
+                source_key=source_key,
+                raw_sha256=digest,
+                reason=why.reason,
+                detail=why.detail[:5000],
+                sender=why.sender,
+                subject=why.subject[:1000],
+                status="held",
+                received_at=self.ctx.clock.now(),
+            )
+        )

@@ -1,0 +1,130 @@
+"""Delivering the outbox: claim a due mail, send it, record the outcome.
+
+Each mail is claimed in its own transaction with ``FOR UPDATE SKIP LOCKED``
+(on PostgreSQL; SQLite serialises writers anyway), so several maildesk
+processes can flush one outbox without sending a mail twice. Temporary
+failures back off exponentially; permanent ones mark the mail failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from maildesk.core.clock import Clock, ensure_utc
+from maildesk.notify.transport import DeliveryError, Transport
+from maildesk.store.db import Database
+from maildesk.store.models import Event, OutboxMail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 10
+    base_seconds: float = 60.0
+    max_seconds: float = 6 * 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait after the ``attempts``-th failure: base, 2x base, 4x base, … capped."""
+        seconds = min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds)
+        return timedelta(seconds=seconds)
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def flush_outbox(
+    db: Database, transport: Transport, clock: Clock, retry: RetryPolicy, limit: int = 500
+) -> FlushResult:
+    """Send every due mail (up to ``limit``); returns what happened."""
+    result = FlushResult()
+    try:
+        for _ in range(limit):
+            with db.transaction() as session:
+                now = clock.now()
+                row = session.scalars(
+                    select(OutboxMail)
+                    .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
+                    .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    break
+                try:
+                    transport.send(row.mail_from, list(row.rcpt_to), row.data)
+                except DeliveryError as exc:
+                    row.attempts += 1
+                    row.last_error = str(exc)[:2000]
+                    if exc.permanent or row.attempts >= retry.max_attempts:
+                        row.status = "failed"
+                        result.failed += 1
+                        session.add(
+                            Event(
+                                ticket_id=row.ticket_id,
+                                at=now,
+                                kind="delivery_failed",
+                                detail={
+                                    "message_id": row.message_id,
+                                    "to": row.rcpt_to,
+                                    "error": row.last_error,
+                                },
+                            )
+                        )
+                        log.error(
+                            "mail %s to %s failed for good: %s",
+                            row.message_id,
+                            ", ".join(row.rcpt_to),
+                            exc,
+                        )
+                    else:
+                        row.next_attempt_at = now + retry.delay(row.attempts)
+                        result.deferred += 1
+                        log.warning(
+                            "mail %s to %s deferred (attempt %d): %s",
+                            row.message_id,
+                            ", ".join(row.rcpt_to),
+                            row.attempts,
+                            exc,
+                        )
+                        break
+                    continue
+                row.status = "sent"
+                row.attempts += 1
+                row.sent_at = now
+                row.last_error = None
+                result.sent += 1
+                log.info("sent %s mail %s to %s", row.kind, row.message_id, ", ".join(row.rcpt_to))
+    finally:
+        transport.close()
+    return result
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    pending: int
+    failed: int
+    oldest_pending_age: timedelta | None
+
+
+def outbox_status(db: Database, clock: Clock) -> OutboxStatus:
+    """Depth of the outbox and the age of its oldest pending mail, for status and metrics."""
+    with db.session() as session:
+        pending, oldest = session.execute(
+            select(func.count(OutboxMail.id), func.min(OutboxMail.created_at)).where(
+                OutboxMail.status == "pending"
+            )
+        ).one()
+        failed = session.scalar(
+            select(func.count(OutboxMail.id)).where(OutboxMail.status == "failed")
+        )
+    age = None if oldest is None else clock.now() - ensure_utc(oldest)
+    return OutboxStatus(pending=pending, failed=failed or 0, oldest_pending_age=age)

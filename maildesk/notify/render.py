@@ -1,0 +1,64 @@
+"""Mail text from Jinja2 templates, one folder per language.
+
+Each template defines a ``subject`` block and a ``body`` block. Undefined
+variables are errors (StrictUndefined): a template that names something the
+code does not pass fails loudly in tests, not silently in a client's inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+
+LANGUAGES = ("en", "nl", "fr")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+class Renderer:
+    """Renders a named mail in a language; an operator folder may override any template."""
+
+    def __init__(self, override_dir: Path | None = None, default_language: str = "en") -> None:
+        loaders: list[Any] = []
+        if override_dir is not None:
+            loaders.append(FileSystemLoader(str(override_dir)))
+        loaders.append(PackageLoader("maildesk.notify", "templates"))
+        self._env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.default_language = default_language
+
+    def _template_name(self, name: str, language: str) -> str:
+        candidate = f"{language}/{name}.txt.j2"
+        try:
+            self._env.get_template(candidate)
+        except Exception:
+            return f"{self.default_language}/{name}.txt.j2"
+        return candidate
+
+    def render(self, template: str, language: str, **context: Any) -> Rendered:
+        """The subject and body of mail ``template`` in ``language`` (else the default language)."""
+        tmpl = self._env.get_template(self._template_name(template, language))
+        ctx = tmpl.new_context(context)
+        subject = "".join(tmpl.blocks["subject"](ctx)).strip()
+        body = "".join(tmpl.blocks["body"](ctx)).strip() + "\n"
+        return Rendered(subject=" ".join(subject.split()), body=body)

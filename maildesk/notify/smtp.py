@@ -1,0 +1,79 @@
+"""Delivery over SMTP; the only module that imports smtplib.
+
+A connection is kept open across a flush and re-opened after any error. SMTP
+reply codes decide the outcome: 4xx and network errors are temporary, 5xx
+permanent (for every recipient).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+from maildesk.notify.transport import PermanentDeliveryError, TemporaryDeliveryError
+
+
+@dataclass(frozen=True)
+class SmtpParams:
+    host: str
+    port: int
+    security: str  # "tls" | "starttls" | "plain"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+
+class SmtpTransport:
+    """Sends through one SMTP relay."""
+
+    def __init__(self, params: SmtpParams) -> None:
+        self.params = params
+        self._conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        p = self.params
+        conn: smtplib.SMTP
+        if p.security == "tls":
+            conn = smtplib.SMTP_SSL(
+                p.host, p.port, timeout=p.timeout, context=ssl.create_default_context()
+            )
+        else:
+            conn = smtplib.SMTP(p.host, p.port, timeout=p.timeout)
+            if p.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+        if p.username is not None and p.password is not None:
+            conn.login(p.username, p.password)
+        return conn
+
+    def send(self, mail_from: str, rcpt_to: list[str], data: bytes) -> None:
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            refused = self._conn.sendmail(mail_from, rcpt_to, data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = {code for code, _ in exc.recipients.values()}
+            detail = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(f"recipients refused: {detail}") from exc
+            raise TemporaryDeliveryError(f"recipients refused: {detail}") from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            text = f"{exc.smtp_code} {exc.smtp_error!r}"
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentDeliveryError(text) from exc
+            raise TemporaryDeliveryError(text) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        if refused:
+            detail = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in refused.items())
+            raise PermanentDeliveryError(f"some recipients refused: {detail}")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._conn.quit()
+            self._conn = None

@@ -1,0 +1,33 @@
+"""Content-addressed, compressed byte storage for raw mails and attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from maildesk.store.models import Blob
+
+
+def put_blob(session: Session, data: bytes, sha256: str | None = None) -> str:
+    """Store ``data`` once under its sha256 (a second copy is a no-op); return the hash."""
+    digest = sha256 or hashlib.sha256(data).hexdigest()
+    values = {"sha256": digest, "size": len(data), "data": zlib.compress(data, 6)}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(Blob).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(Blob).values(values).on_conflict_do_nothing())
+    elif session.get(Blob, digest) is None:
+        session.add(Blob(**values))
+    return digest
+
+
+def get_blob(session: Session, sha256: str) -> bytes | None:
+    """The bytes stored under ``sha256``, exactly as they were given, or None."""
+    data = session.scalar(select(Blob.data).where(Blob.sha256 == sha256))
+    return None if data is None else zlib.decompress(data)

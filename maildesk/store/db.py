@@ -1,0 +1,143 @@
+"""The database connection, and the schema check that guards start-up.
+
+SQLite is the embedded default (WAL, a busy timeout, foreign keys on);
+PostgreSQL is used by URL. Alembic owns the schema: start-up refuses an older
+schema and says which command brings it up to date.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaError(Exception):
+    """The database schema does not match this maildesk; the message says what to run."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite the folder is created and WAL switched on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at maildesk's migrations and ``url``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class Database:
+    """An engine plus the session factory; one per process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def session(self) -> Session:
+        """A plain session for reads (the caller closes it)."""
+        return self._sessions()
+
+    def head_revision(self) -> str:
+        script = ScriptDirectory.from_config(alembic_config(self.url))
+        head = script.get_current_head()
+        assert head is not None
+        return head
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def is_empty(self) -> bool:
+        """True when the database has no tables at all (a brand-new database)."""
+        return not inspect(self.engine).get_table_names()
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema to the newest revision; returns (before, after)."""
+        before = self.current_revision()
+        cfg = alembic_config(self.url)
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return before, self.head_revision()
+
+    def check_schema(self) -> None:
+        """Raise ``SchemaError`` unless the schema is exactly the one this code expects."""
+        current, head = self.current_revision(), self.head_revision()
+        if current == head:
+            return
+        if current is None:
+            raise SchemaError(
+                f"the database at {self.safe_url} has no maildesk schema; "
+                "run `maildesk db upgrade` to create it"
+            )
+        script = ScriptDirectory.from_config(alembic_config(self.url))
+        known = {rev.revision for rev in script.walk_revisions()}
+        if current in known:
+            raise SchemaError(
+                f"the database schema is at revision {current}, this maildesk needs {head}; "
+                "run `maildesk db upgrade` (back up the database first)"
+            )
+        raise SchemaError(
+            f"the database schema is at revision {current}, which this maildesk does not know "
+            "(was it written by a newer version?); run the matching maildesk version"
+        )
+
+    def prepare(self) -> None:
+        """Create the schema on a brand-new database; otherwise insist it is current."""
+        if self.is_empty():
+            log.info("new database at %s: creating the schema", self.safe_url)
+            self.upgrade()
+            return
+        self.check_schema()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for logs and messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
