@@ -1,0 +1,103 @@
+"""Building blocks for integration tests: settings for the real servers, test mails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from maildesk.core.config import Settings
+from tests.servers.dovecot import DovecotServer
+from tests.servers.smtp_sink import SmtpSink
+
+IMAP_PASSWORD_ENV = "MAILDESK_TEST_IMAP_PASSWORD"
+SUPPORT = "support@helpdesk.example"
+
+
+def settings_for(
+    db_url: str,
+    tmp_path: Path,
+    dovecot: DovecotServer | None = None,
+    sink: SmtpSink | None = None,
+    extra: str = "",
+) -> tuple[Settings, Path]:
+    """Settings (and the TOML file they came from) wired to the test servers."""
+    from maildesk.core.config import settings_from_toml
+
+    parts = [
+        f"""
+[service]
+support_address = "{SUPPORT}"
+support_name = "Helpdesk"
+timezone = "Europe/Brussels"
+data_dir = "{tmp_path / "var"}"
+instance_id = "maildesk-test"
+
+[database]
+url = "{db_url}"
+
+[intake.listener]
+enabled = false
+"""
+    ]
+    if dovecot is not None:
+        parts.append(
+            f"""
+[[intake.imap]]
+name = "test"
+host = "{dovecot.host}"
+port = {dovecot.port}
+security = "plain"
+username = "{dovecot.user}"
+password_env = "{IMAP_PASSWORD_ENV}"
+batch_size = 2
+poll_interval = 0.5
+timeout = 10
+"""
+        )
+    if sink is not None:
+        parts.append(
+            f"""
+[outgoing]
+transport = "smtp"
+flush_interval = 0.5
+retry_base_seconds = 1
+
+[outgoing.smtp]
+host = "{sink.host}"
+port = {sink.port}
+security = "plain"
+timeout = 10
+"""
+        )
+    parts.append(extra)
+    text = "\n".join(parts)
+    path = tmp_path / "maildesk.toml"
+    path.write_text(text, encoding="utf-8")
+    return settings_from_toml(text, str(path)), path
+
+
+def mail(
+    sender: str = "client@acme.example",
+    subject: str = "Login page broken",
+    body: str = "Hello,\n\nthe login page shows an error.\n",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    to: str = SUPPORT,
+) -> tuple[bytes, str]:
+    """A plain test mail and its Message-ID (without brackets)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    mid = message_id or make_msgid(domain="acme.example")[1:-1]
+    msg["Message-ID"] = f"<{mid}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{in_reply_to}>"
+    if references:
+        msg["References"] = " ".join(f"<{r}>" for r in references)
+    msg.set_content(body)
+    return msg.as_bytes(), mid
