@@ -1,0 +1,44 @@
+"""Mail loop: our own mail has come back to us.
+
+This is checked first because answering our own mail is how two machines end
+up mailing each other forever. Three signals, each enough on its own:
+
+- an ``X-Maildesk-Loop`` header carrying *this* instance's token (we write it
+  on every mail we send; a client's mail client does not copy it into a reply,
+  but a redirect or a misrouted copy keeps it). Another maildesk instance's
+  token is not ours: its mail is some other helpdesk's auto-reply, left to the
+  auto-reply rule;
+- a Message-ID in one of our own Message-ID domains, i.e. a mail we generated.
+  Only the mail's *own* Message-ID counts: a client's reply quite rightly
+  names our Message-IDs in In-Reply-To/References. A Message-ID the parser had
+  to invent (the mail had none) is never ours. The domain must be one only
+  maildesk uses (``helpdesk.example.com``, not the company's mail domain):
+  some mail clients put the From domain in their Message-IDs, and a staff
+  member's mail would then look like ours;
+- a From that is one of the support addresses themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from maildesk.ingest.parse import InboundMail
+from maildesk.ingest.rules._common import domain_of
+
+if TYPE_CHECKING:
+    from maildesk.ingest.classify import RuleContext
+
+NAME = "own_mail"
+DESCRIPTION = "Our own mail came back (our loop header, our Message-ID, or from a support address)"
+
+LOOP_HEADER = "x-maildesk-loop"
+
+
+def check(mail: InboundMail, ctx: RuleContext) -> bool:
+    loop_header = bool(ctx.loop_token) and any(
+        value.strip() == ctx.loop_token for value in mail.header_all(LOOP_HEADER)
+    )
+    own_message_id = (
+        not mail.message_id_synthesized and domain_of(mail.message_id) in ctx.own_message_id_domains
+    )
+    return loop_header or own_message_id or mail.sender.lower() in ctx.own_addresses
