@@ -6,7 +6,8 @@ goes through the same ``Receiver.receive`` as IMAP mail, in a worker thread;
 ``250`` is answered only after its transaction committed, ``451`` when the
 database is unavailable (the MTA keeps the mail and retries), and aiosmtpd
 answers ``552`` to mail over the size limit. Over LMTP each recipient gets its
-own reply line (RFC 2033); the mail itself is recorded once.
+own reply line (RFC 2033), including aiosmtpd's own size refusals; the mail
+itself is recorded once.
 """
 
 from __future__ import annotations
@@ -89,9 +90,33 @@ class _Handler:
             status = "250 2.0.0 OK" + (
                 f" ticket {receipt.ticket_number}" if receipt.ticket_number else ""
             )
-        if self.lmtp:
-            return "\r\n".join([status] * max(len(envelope.rcpt_tos), 1))
         return status
+
+
+class _LmtpServer(LMTP):
+    """aiosmtpd's LMTP, answering the end of DATA once per accepted recipient (RFC 2033 4.2).
+
+    Every reply after the ``354`` — ours from ``handle_DATA`` and aiosmtpd's
+    own ``552``/``500`` — is repeated for each recipient, so an MTA never waits
+    for a reply that does not come.
+    """
+
+    _replies_due = 0
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._replies_due = 0
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._replies_due = 0
+
+    async def push(self, status: str) -> None:
+        if status.startswith("354") and self.envelope is not None:
+            self._replies_due = max(len(self.envelope.rcpt_tos), 1)
+        elif self._replies_due:
+            status = "\r\n".join([status] * self._replies_due)
+            self._replies_due = 0
+        await super().push(status)
 
 
 class _Controller(Controller):
@@ -101,7 +126,7 @@ class _Controller(Controller):
         super().__init__(handler, **kwargs)
 
     def factory(self) -> SMTP:
-        cls = LMTP if self._lmtp else SMTP
+        cls = _LmtpServer if self._lmtp else SMTP
         return cls(
             self.handler, data_size_limit=self._max_bytes, decode_data=False, **self.SMTP_kwargs
         )
