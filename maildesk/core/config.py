@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from maildesk.core.policy import Policy
+
 Security = Literal["tls", "starttls", "plain"]
 Language = Literal["en", "nl", "fr"]
 
@@ -53,6 +55,10 @@ class Service(_Model):
     data_dir: Path = Path("var")
     max_message_bytes: Annotated[int, Field(gt=0)] = 25 * 1024 * 1024
     instance_id: str = "maildesk"
+    auto_mails_per_hour: Annotated[int, Field(ge=1)] = 5
+    unknown_senders: Literal["quarantine", "accept"] = "quarantine"
+    unknown_sender_notice: bool = True
+    authserv_id: str = ""
 
     @field_validator("support_address", "extra_addresses")
     @classmethod
@@ -234,8 +240,19 @@ class Client(_Model):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     name: str
+    policy: str = "default"
     language: Language | None = None
     contacts: tuple[Contact, ...] = ()
+    domains: tuple[str, ...] = ()
+    match_domain: bool = False
+    allow_priority_markers: bool = False
+    default_priority: Literal["high", "normal", "low"] | None = None
+    require_authentication: bool = False
+
+    @field_validator("domains")
+    @classmethod
+    def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower().lstrip("@") for d in value)
 
 
 class Settings(_Model):
@@ -246,16 +263,33 @@ class Settings(_Model):
     tickets: Tickets = Tickets()
     intake: Intake = Intake()
     outgoing: Outgoing = Outgoing()
+    policies: dict[str, Policy] = Field(default_factory=lambda: {"default": Policy()})
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()
     source: str = "embedded defaults"
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
+        if "default" not in self.policies:
+            raise ValueError(
+                "[policies.default] is required: it applies to mail from senders "
+                "who are not a client's contact"
+            )
+        if any(c.require_authentication for c in self.clients) and not self.service.authserv_id:
+            raise ValueError(
+                "a client has require_authentication = true: set "
+                "service.authserv_id to the name your receiving server writes "
+                "in Authentication-Results"
+            )
         seen: set[str] = set()
         for client in self.clients:
             if client.id in seen:
                 raise ValueError(f"client id {client.id!r} appears twice")
+            if client.policy not in self.policies:
+                raise ValueError(
+                    f"client {client.id!r} follows policy {client.policy!r}, which "
+                    f"is not defined (known: {', '.join(sorted(self.policies))})"
+                )
             seen.add(client.id)
         emails: set[str] = set()
         for client in self.clients:
@@ -264,6 +298,20 @@ class Settings(_Model):
                     raise ValueError(f"contact {contact.email} belongs to two clients")
                 emails.add(contact.email)
         return self
+
+    def client(self, client_id: str) -> Client | None:
+        """The configured client with this id."""
+        return next((c for c in self.clients if c.id == client_id), None)
+
+    def policy_for(self, client_id: str | None) -> tuple[str, Policy]:
+        """The name and rules of the policy a client follows (``default`` for strangers)."""
+        client = self.client(client_id) if client_id else None
+        name = client.policy if client is not None else "default"
+        return name, self.policies[name]
+
+    @property
+    def staff_addresses(self) -> frozenset[str]:
+        return frozenset(s.email for s in self.staff)
 
     @property
     def database_url(self) -> str:
@@ -280,8 +328,14 @@ class Settings(_Model):
 
 
 def embedded_defaults(data_dir: Path | None = None) -> Settings:
-    """Settings for a maildesk with no config file: everything local, nothing external."""
-    service = Service() if data_dir is None else Service(data_dir=data_dir)
+    """Settings for a maildesk with no config file: everything local, nothing external.
+
+    With no clients configured, mail from anyone opens a ticket, so that a new
+    user trying maildesk out sees it work.
+    """
+    service = Service(unknown_senders="accept")
+    if data_dir is not None:
+        service = service.model_copy(update={"data_dir": data_dir})
     return Settings(service=service)
 
 

@@ -98,7 +98,12 @@ class TicketSequence(Base):
 
 
 class Ticket(Base):
-    """One support request and its state."""
+    """One support request and its state.
+
+    The SLA columns hold the clock: due times are stored (UTC, indexed for the
+    sweep); while the clock is paused the due times are cleared and the business
+    minutes still left are kept in ``*_left_minutes``.
+    """
 
     __tablename__ = "tickets"
 
@@ -107,14 +112,35 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(Text)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     requester: Mapped[str] = mapped_column(String(320), index=True)
+    requester_role: Mapped[str] = mapped_column(String(20), default="unknown")
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     priority: Mapped[str] = mapped_column(String(10), default="normal")
+    priority_rule: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    policy: Mapped[str] = mapped_column(String(100), default="default")
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    approval: Mapped[str] = mapped_column(String(10), default="none")
+    billable: Mapped[bool] = mapped_column(Boolean, default=False)
+    follows_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    response_left_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolution_left_minutes: Mapped[int | None] = mapped_column(Integer)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 
     messages: Mapped[list[Message]] = relationship(
-        back_populates="ticket", order_by="Message.id", lazy="raise_on_sql"
+        back_populates="ticket",
+        order_by="Message.id",
+        lazy="raise_on_sql",
+        foreign_keys="Message.ticket_id",
     )
 
 
@@ -148,7 +174,9 @@ class Message(Base):
     disposition: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    ticket: Mapped[Ticket | None] = relationship(back_populates="messages")
+    ticket: Mapped[Ticket | None] = relationship(
+        back_populates="messages", foreign_keys=[ticket_id]
+    )
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.id", lazy="raise_on_sql"
     )
@@ -187,7 +215,10 @@ class OutboxMail(Base):
     """A mail to send. Its Message-ID is fixed at enqueue, so a retry is the same mail."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_first_rcpt_created_at", "first_rcpt", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
@@ -195,6 +226,8 @@ class OutboxMail(Base):
     kind: Mapped[str] = mapped_column(String(40))
     mail_from: Mapped[str] = mapped_column(String(320))
     rcpt_to: Mapped[list[str]] = mapped_column(JSON)
+    first_rcpt: Mapped[str] = mapped_column(String(320), default="")
+    auto: Mapped[bool] = mapped_column(Boolean, default=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -232,3 +265,72 @@ class QuarantinedMail(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default="held")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Once(Base):
+    """A marker that something happened exactly once (a notice, a warning, a statement).
+
+    The unique key, inserted in the same transaction as the mail it allows,
+    is what keeps a restart or a second daemon from sending it twice.
+    """
+
+    __tablename__ = "once"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerEntry(Base):
+    """One movement of a client's hours, in signed integer minutes; never updated.
+
+    A balance is the sum of its entries. ``idempotency_key`` (e.g. the staff
+    mail's Message-ID and line) keeps a mail processed twice from booking twice.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_client_id_at", "client_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(20))
+    minutes: Mapped[int] = mapped_column(Integer)
+    raw_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    bundle_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(320), default="maildesk")
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
+
+
+class Quote(Base):
+    """Work quoted before it is done; the client accepts or refuses through the ticket."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(320))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class Page(Base):
+    """An on-call page: who was paged for which ticket at which level, and the ack."""
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("ticket_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    person: Mapped[str] = mapped_column(String(320))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_by: Mapped[str | None] = mapped_column(String(320))

@@ -139,3 +139,44 @@ def test_times_come_back_aware_utc(db_url: str) -> None:
         assert event.at.tzinfo is not None
         assert event.detail == {"a": 1}
     db.dispose()
+
+
+def test_upgrade_from_0001_keeps_data_and_backfills(db_url: str) -> None:
+    """Schema changes are tested from the previous schema, with rows in it."""
+    db = Database(db_url)
+    cfg = alembic_config(db_url)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    when = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tickets (number, subject, requester, status, priority, language,"
+                " created_at, updated_at) VALUES ('2026-000001', 'Old', 'a@x.example', 'open',"
+                " 'high', 'nl', :t, :t)"
+            ),
+            {"t": when},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, data, status,"
+                " attempts, next_attempt_at, created_at) VALUES ('m1@x', 'ack', 's@x',"
+                " :rcpt, :data, 'sent', 1, :t, :t)"
+            ),
+            {"rcpt": '["Client@X.example", "b@x.example"]', "data": b"x", "t": when},
+        )
+    db.upgrade()
+    assert db.current_revision() == db.head_revision()
+    from maildesk.store.models import OutboxMail, Ticket
+
+    with db.session() as session:
+        ticket = session.query(Ticket).one()
+        assert (ticket.number, ticket.priority, ticket.language) == ("2026-000001", "high", "nl")
+        assert ticket.policy == "default" and ticket.missing == [] and ticket.approval == "none"
+        assert ticket.escalation_level == 0 and ticket.billable is False
+        assert ticket.response_due_at is None
+        row = session.query(OutboxMail).one()
+        assert row.first_rcpt == "client@x.example"
+        assert row.auto is True
+    db.dispose()

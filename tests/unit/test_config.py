@@ -19,6 +19,8 @@ def test_embedded_defaults_are_local() -> None:
     assert s.maildir_path == Path("var/sent")
     assert s.intake.listener.host == "127.0.0.1"
     assert s.intake.imap == ()
+    assert s.service.unknown_senders == "accept", "a new user's test mail opens a ticket"
+    assert Settings().service.unknown_senders == "quarantine"
 
 
 def test_no_file_means_embedded_defaults() -> None:
