@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from maildesk.configfile import secret
 from maildesk.core.clock import Clock, SystemClock
 from maildesk.core.config import Settings
+from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable
 from maildesk.ingest.lmtp import MailListener, address_matcher
-from maildesk.ingest.pipeline import PipelineContext
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
 from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_outbox
 from maildesk.notify.maildir import MaildirTransport

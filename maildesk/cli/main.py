@@ -12,18 +12,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
-from maildesk.configfile import load_settings
-from maildesk.core.config import ConfigError, Settings
+from maildesk.cli import quarantine, tickets
+from maildesk.cli.common import ConfigOption, JsonOption, LogFormat, fail, load_config
+from maildesk.core.config import ConfigError
 from maildesk.daemon import Maildesk
 from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
 from maildesk.logs import setup_logging
 from maildesk.store.db import Database, SchemaError
-from maildesk.store.models import Event, Message, Ticket
 
 log = logging.getLogger("maildesk")
 
@@ -40,51 +39,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
-tickets_app = typer.Typer(help="Look at tickets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(tickets_app, name="tickets")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar="MAILDESK_CONFIG",
-        help="The TOML config file (see config/maildesk.example.toml). "
-        "Without one, maildesk runs on embedded defaults.",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-LogFormat = Annotated[
-    str,
-    typer.Option(
-        "--log-format",
-        help="Log lines as 'text' (for people) or 'json' (one object "
-        "per line, for log collectors).",
-    ),
-]
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"maildesk: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-
-
-def _database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
-    try:
-        db.check_schema()
-    except SchemaError as exc:
-        _fail(str(exc), 1)
-    return db
+app.add_typer(tickets.app, name="tickets")
+app.add_typer(quarantine.app, name="quarantine")
 
 
 @app.command()
@@ -105,14 +62,14 @@ def run(
     Stops cleanly on SIGTERM or Ctrl-C, finishing the mail in hand.
     """
     setup_logging(log_format)
-    settings = _settings(config)
+    settings = load_config(config)
     try:
         desk = Maildesk(settings)
         desk.prepare()
     except ConfigError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except SchemaError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if settings.source == "embedded defaults":
         log.info(
             "no config file: running on embedded defaults (data in %s, outgoing mail in %s)",
@@ -149,7 +106,7 @@ def run(
 @app.command("check-config")
 def check_config(config: ConfigOption = None) -> None:
     """Validate the config file and say what maildesk would do with it."""
-    settings = _settings(config)
+    settings = load_config(config)
     typer.echo(f"{settings.source}: OK")
     typer.echo(f"  support address: {settings.service.support_address}")
     typer.echo(f"  database: {Database(settings.database_url).safe_url}")
@@ -172,102 +129,13 @@ def check_config(config: ConfigOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create the schema or bring it up to this version of maildesk (back up first)."""
-    settings = _settings(config)
+    settings = load_config(config)
     db = Database(settings.database_url)
     before, after = db.upgrade()
     if before == after:
         typer.echo(f"{db.safe_url}: schema already at {after}")
     else:
         typer.echo(f"{db.safe_url}: schema upgraded from {before or 'empty'} to {after}")
-
-
-def _ticket_row(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "requester": ticket.requester,
-        "created_at": ticket.created_at.isoformat(),
-        "updated_at": ticket.updated_at.isoformat(),
-    }
-
-
-@tickets_app.command("list")
-def tickets_list(
-    config: ConfigOption = None,
-    as_json: JsonOption = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 50,
-) -> None:
-    """List tickets, newest first."""
-    db = _database(_settings(config))
-    with db.session() as session:
-        rows = [
-            _ticket_row(t)
-            for t in session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(limit))
-        ]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        typer.echo("no tickets")
-    for row in rows:
-        typer.echo(
-            f"{row['number']}  {row['status']:<13} {row['priority']:<7} "
-            f"{row['requester']:<30} {row['subject']}"
-        )
-
-
-@tickets_app.command("show")
-def tickets_show(
-    number: Annotated[str, typer.Argument(help="The ticket number, e.g. 2026-000042.")],
-    config: ConfigOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Show one ticket with its messages and events."""
-    db = _database(_settings(config))
-    with db.session() as session:
-        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
-        if ticket is None:
-            _fail(f"no ticket {number}", 1)
-        data = _ticket_row(ticket)
-        data["messages"] = [
-            {
-                "direction": m.direction,
-                "message_id": m.message_id,
-                "from": m.sender,
-                "to": m.recipients,
-                "subject": m.subject,
-                "at": m.created_at.isoformat(),
-                "kind": m.disposition,
-                "text": m.text,
-            }
-            for m in session.scalars(
-                select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
-            )
-        ]
-        data["events"] = [
-            {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
-            for e in session.scalars(
-                select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)
-            )
-        ]
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo(f"ticket {data['number']}: {data['subject']}")
-    typer.echo(
-        f"  status {data['status']}, priority {data['priority']}, "
-        f"from {data['requester']}, opened {data['created_at']}"
-    )
-    for m in data["messages"]:
-        arrow = "<-" if m["direction"] == "in" else "->"
-        typer.echo(f"\n{arrow} {m['at']} {m['from']} ({m['kind']}): {m['subject']}")
-        for line in m["text"].strip().splitlines()[:20]:
-            typer.echo(f"   | {line}")
-    typer.echo("\nevents:")
-    for e in data["events"]:
-        typer.echo(f"  {e['at']} {e['kind']} by {e['actor']}")
 
 
 def _mail_view(mail: InboundMail) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from maildesk.core.clock import Clock
-from maildesk.ingest.pipeline import Outcome, Receipt
+from maildesk.ingest.context import Outcome, Receipt
 from maildesk.store.db import Database
 from maildesk.store.mailboxes import record_poll
 

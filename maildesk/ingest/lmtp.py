@@ -16,13 +16,13 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from maildesk.ingest.pipeline import Receipt
+from maildesk.ingest.context import Receipt
 from maildesk.ingest.receive import IntakeUnavailable
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,10 @@ class _LmtpServer(LMTP):
         finally:
             self._replies_due = 0
 
-    async def push(self, status: str) -> None:
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, bytes):
+            await super().push(status)
+            return
         if status.startswith("354") and self.envelope is not None:
             self._replies_due = max(len(self.envelope.rcpt_tos), 1)
         elif self._replies_due:

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_seen, hold
 from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
-from maildesk.ingest.pipeline import Outcome, PipelineContext, Receipt, already_seen, process
+from maildesk.ingest.pipeline import process
 from maildesk.store.blobs import put_blob
 from maildesk.store.db import Database
 from maildesk.store.models import QuarantinedMail
@@ -51,13 +52,6 @@ class Receiver:
 
     def receive(self, raw: bytes, source_key: str) -> Receipt:
         """Record ``raw`` exactly once; raise ``IntakeUnavailable`` to have it retried."""
-        size_limit = self.ctx.settings.service.max_message_bytes
-        if len(raw) > size_limit:
-            return self._quarantine(
-                raw,
-                source_key,
-                Quarantine("too_large", f"{len(raw)} bytes, limit {size_limit}"),
-            )
         try:
             mail = parse(raw)
         except UnparseableMail as exc:
@@ -90,7 +84,7 @@ class Receiver:
     def _process(self, raw: bytes, mail: InboundMail, source_key: str) -> Receipt:
         with self.db.transaction() as session:
             raw_sha = put_blob(session, raw, mail.raw_sha256)
-            return process(session, mail, source_key, raw_sha, self.ctx)
+            return process(session, mail, raw, source_key, raw_sha, self.ctx)
 
     def _seen(self, message_id: str, source_key: str) -> Receipt | None:
         with self.db.session() as session:
@@ -108,21 +102,10 @@ class Receiver:
         return Receipt(Outcome.QUARANTINED, "", None, f"{why.reason}: {why.detail}")
 
     def _hold(self, session: Session, raw: bytes, source_key: str, why: Quarantine) -> None:
-        exists = session.scalar(
-            select(QuarantinedMail.id).where(QuarantinedMail.source_key == source_key)
-        )
-        if exists is not None:
-            return
         digest = put_blob(session, raw, hashlib.sha256(raw).hexdigest())
-        session.add(
-            QuarantinedMail(
-                source_key=source_key,
-                raw_sha256=digest,
-                reason=why.reason,
-                detail=why.detail[:5000],
-                sender=why.sender,
-                subject=why.subject[:1000],
-                status="held",
-                received_at=self.ctx.clock.now(),
-            )
+        hold(session, digest, source_key, why.reason, why.detail, None, self.ctx.clock.now())
+        row = session.scalar(
+            select(QuarantinedMail).where(QuarantinedMail.source_key == source_key)
         )
+        if row is not None and why.sender:
+            row.sender, row.subject = why.sender, why.subject[:1000]

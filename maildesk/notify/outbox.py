@@ -8,14 +8,19 @@ and a retry after a crash sends the very same mail (same Message-ID).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from maildesk.store.models import Message, OutboxMail
+from maildesk.store.models import Event, Message, OutboxMail
+
+log = logging.getLogger(__name__)
 
 LOOP_HEADER = "X-Maildesk-Loop"
 
@@ -52,7 +57,7 @@ def _bracket(message_id: str) -> str:
 def compose(draft: Draft, identity: Identity, now: datetime) -> tuple[str, bytes]:
     """The Message-ID (without brackets) and the bytes of ``draft``."""
     message_id = make_msgid(domain=identity.domain)[1:-1]
-    msg = EmailMessage()
+    msg = EmailMessage(policy=SMTP)
     msg["From"] = formataddr((identity.name, identity.address))
     msg["To"] = ", ".join(draft.to)
     msg["Subject"] = draft.subject
@@ -86,6 +91,8 @@ def enqueue(session: Session, draft: Draft, identity: Identity, now: datetime) -
         kind=draft.kind,
         mail_from=identity.address,
         rcpt_to=list(draft.to),
+        first_rcpt=draft.to[0].lower(),
+        auto=draft.auto,
         data=data,
         status="pending",
         attempts=0,
@@ -109,3 +116,47 @@ def enqueue(session: Session, draft: Draft, identity: Identity, now: datetime) -
         )
     )
     return row
+
+
+def auto_mails_since(session: Session, address: str, since: datetime) -> int:
+    """How many automatic mails maildesk queued for ``address`` since ``since``."""
+    return int(
+        session.scalar(
+            select(func.count(OutboxMail.id)).where(
+                OutboxMail.first_rcpt == address.lower(),
+                OutboxMail.auto.is_(True),
+                OutboxMail.created_at > since,
+            )
+        )
+        or 0
+    )
+
+
+def enqueue_auto(
+    session: Session, draft: Draft, identity: Identity, now: datetime, per_hour: int
+) -> OutboxMail | None:
+    """Queue an automatic mail unless its recipient already had ``per_hour`` in the last hour.
+
+    This is the last line of defence against mail loops that no rule caught (an
+    autoresponder that sets no header at all): whatever happens, no address
+    receives more than ``per_hour`` automatic mails an hour. A suppressed mail
+    is recorded as an event, not queued.
+    """
+    address = draft.to[0]
+    if auto_mails_since(session, address, now - timedelta(hours=1)) >= per_hour:
+        session.add(
+            Event(
+                ticket_id=draft.ticket_id,
+                at=now,
+                kind="auto_mail_suppressed",
+                detail={"to": address, "kind": draft.kind, "limit": per_hour},
+            )
+        )
+        log.warning(
+            "suppressed %s mail to %s: %d automatic mails in the last hour",
+            draft.kind,
+            address,
+            per_hour,
+        )
+        return None
+    return enqueue(session, draft, identity, now)

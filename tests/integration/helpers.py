@@ -15,6 +15,25 @@ IMAP_PASSWORD_ENV = "MAILDESK_TEST_IMAP_PASSWORD"
 SUPPORT = "support@helpdesk.example"
 
 
+STAFF = "ann@helpdesk.example"
+STAFF_ANN = f"""
+[[staff]]
+name = "Ann"
+email = "{STAFF}"
+"""
+
+# A client whose people all write from acme.example (domain matching), one of them
+# authorised. No staff: tests of staff behaviour add STAFF_ANN.
+CLIENT_ACME = """
+[[clients]]
+id = "acme"
+name = "Acme Learning"
+domains = ["acme.example"]
+match_domain = true
+contacts = [{ email = "boss@acme.example", name = "Boss", authorised = true }]
+"""
+
+
 def settings_for(
     db_url: str,
     tmp_path: Path,
@@ -71,6 +90,8 @@ security = "plain"
 timeout = 10
 """
         )
+    if "[[clients]]" not in extra:
+        parts.append(CLIENT_ACME)
     parts.append(extra)
     text = "\n".join(parts)
     path = tmp_path / "maildesk.toml"

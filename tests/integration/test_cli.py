@@ -52,7 +52,7 @@ def test_run_once_then_tickets_list_and_show(
     detail = json.loads(shown.stdout)
     assert [m["direction"] for m in detail["messages"]] == ["in", "out"]
     assert detail["messages"][0]["message_id"] == mid
-    assert [e["kind"] for e in detail["events"]] == ["ticket_created"]
+    assert [e["kind"] for e in detail["events"]] == ["ticket_created", "sla_started"]
 
     missing = maildesk("tickets", "show", "1999-000001", "--config", str(config))
     assert missing.returncode == 1

@@ -151,19 +151,19 @@ def test_crash_before_commit_processes_the_mail_once_on_restart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dovecot.append("INBOX", mail(subject="Before commit")[0])
-    import maildesk.ingest.pipeline as pipeline
+    import maildesk.ingest.reports as reports
 
-    real_ack = pipeline._acknowledge
+    real_mail = reports._client_mail
 
     def die(*args: object, **kwargs: object) -> None:
         raise SimulatedCrash("killed inside the transaction")
 
     desk = desk_factory()  # type: ignore[operator]
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "_acknowledge", die)
+        patch.setattr(reports, "_client_mail", die)
         with pytest.raises(SimulatedCrash):
             desk.run_once()
-    assert pipeline._acknowledge is real_ack
+    assert reports._client_mail is real_mail
     assert _count(desk, Ticket) == 0
     assert _count(desk, Message) == 0
     assert dovecot.count("INBOX") == 1

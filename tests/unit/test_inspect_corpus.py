@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from maildesk.cli import app
+from maildesk.cli.main import app
 from tests.corpus import corpus_dir, message_files
 
 pytestmark = pytest.mark.corpus

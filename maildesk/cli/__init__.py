@@ -1,0 +1,1 @@
+"""The maildesk command line (entry point: ``maildesk.cli.main:main``)."""

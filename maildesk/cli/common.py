@@ -1,0 +1,57 @@
+"""What every maildesk command shares: options, config loading, failing with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from maildesk.configfile import load_settings
+from maildesk.core.config import ConfigError, Settings
+from maildesk.store.db import Database, SchemaError
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="MAILDESK_CONFIG",
+        help="The TOML config file (see config/maildesk.example.toml). "
+        "Without one, maildesk runs on embedded defaults.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+LogFormat = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        help="Log lines as 'text' (for people) or 'json' (one object "
+        "per line, for log collectors).",
+    ),
+]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``maildesk: message`` on stderr and exit with ``code``."""
+    typer.echo(f"maildesk: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_config(config: Path | None) -> Settings:
+    """The settings, or exit 2 with the config problem."""
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def database(settings: Settings) -> Database:
+    """The database, or exit 1 when its schema is not this version's."""
+    db = Database(settings.database_url)
+    try:
+        db.check_schema()
+    except SchemaError as exc:
+        fail(str(exc), 1)
+    return db

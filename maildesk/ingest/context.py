@@ -1,0 +1,167 @@
+"""What every step of the pipeline shares: its context, its outcome, and storing a mail."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from maildesk.core.clock import Clock
+from maildesk.core.config import Settings
+from maildesk.core.numbers import NumberFormat
+from maildesk.ingest.classify import RuleContext
+from maildesk.ingest.parse import InboundMail
+from maildesk.notify.outbox import Identity
+from maildesk.notify.render import Renderer
+from maildesk.store.blobs import put_blob
+from maildesk.store.models import Attachment, Message, QuarantinedMail, Ticket
+
+
+class Outcome(enum.StrEnum):
+    """What became of a mail; the source uses it to decide where the mail goes."""
+
+    CREATED = "created"
+    APPENDED = "appended"
+    AUTOMATIC = "automatic"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The outcome for one mail, as logged and reported."""
+
+    outcome: Outcome
+    message_id: str = ""
+    ticket_number: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineContext:
+    """Everything the pipeline needs besides the session; built once per process."""
+
+    settings: Settings
+    clock: Clock
+    renderer: Renderer
+    identity: Identity
+    rules: RuleContext
+    numbers: NumberFormat = field(default_factory=NumberFormat)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock, renderer: Renderer) -> PipelineContext:
+        service = settings.service
+        return cls(
+            settings=settings,
+            clock=clock,
+            renderer=renderer,
+            identity=Identity(
+                address=service.support_address,
+                name=service.support_name,
+                domain=service.domain,
+                loop_token=service.instance_id,
+            ),
+            rules=RuleContext(
+                own_addresses=service.addresses,
+                own_message_id_domains=frozenset({service.domain}),
+                loop_token=service.instance_id,
+                max_message_bytes=service.max_message_bytes,
+            ),
+            numbers=NumberFormat(settings.tickets.number_format, settings.tickets.subject_tag),
+        )
+
+    def local_year(self, now: datetime) -> int:
+        return now.astimezone(ZoneInfo(self.settings.service.timezone)).year
+
+
+def already_seen(session: Session, message_id: str, source_key: str) -> Receipt | None:
+    """A receipt for a mail that was handled before (same source key or Message-ID)."""
+    held = session.scalar(
+        select(QuarantinedMail.id).where(QuarantinedMail.source_key == source_key)
+    )
+    if held is not None:
+        return Receipt(Outcome.QUARANTINED, message_id, None, "already in quarantine")
+    row = session.execute(
+        select(Message.message_id, Ticket.number)
+        .outerjoin(Ticket, Message.ticket_id == Ticket.id)
+        .where(or_(Message.message_id == message_id, Message.source_key == source_key))
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Receipt(Outcome.DUPLICATE, row[0], row[1], "seen before")
+
+
+def store_inbound(
+    session: Session,
+    mail: InboundMail,
+    ticket_id: int | None,
+    source_key: str,
+    raw_sha256: str,
+    disposition: str,
+    now: datetime,
+) -> Message:
+    """Record an inbound mail (and its attachments) as a message, on a ticket or on none."""
+    message = Message(
+        ticket_id=ticket_id,
+        direction="in",
+        message_id=mail.message_id,
+        in_reply_to=mail.in_reply_to,
+        references=" ".join(mail.references),
+        sender=mail.sender,
+        recipients=", ".join((*mail.to, *mail.cc)),
+        subject=mail.subject,
+        text=mail.text,
+        raw_sha256=raw_sha256,
+        source_key=source_key,
+        disposition=disposition,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for part in mail.attachments:
+        digest = put_blob(session, part.payload, part.sha256)
+        session.add(
+            Attachment(
+                message_row_id=message.id,
+                filename=part.filename,
+                content_type=part.content_type,
+                size=part.size,
+                sha256=digest,
+                inline=part.inline,
+            )
+        )
+    return message
+
+
+def hold(
+    session: Session,
+    raw_sha256: str,
+    source_key: str,
+    reason: str,
+    detail: str,
+    mail: InboundMail | None,
+    now: datetime,
+) -> None:
+    """Put a mail in quarantine (inside the caller's transaction), once per source key."""
+    exists = session.scalar(
+        select(QuarantinedMail.id).where(QuarantinedMail.source_key == source_key)
+    )
+    if exists is not None:
+        return
+    session.add(
+        QuarantinedMail(
+            source_key=source_key,
+            raw_sha256=raw_sha256,
+            reason=reason,
+            detail=detail[:5000],
+            sender=mail.sender if mail else "",
+            subject=(mail.subject if mail else "")[:1000],
+            status="held",
+            received_at=now,
+        )
+    )

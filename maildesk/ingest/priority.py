@@ -1,0 +1,215 @@
+"""How urgent is a new report? Markers, then keywords, then the defaults.
+
+A contract's priorities decide its SLA targets and whether the on-call
+technician is paged out of hours, so the choice must be predictable and
+explainable: :func:`decide_priority` returns the priority together with the
+rule that decided it ("marker [P1] in subject", "keyword 'niet bereikbaar' in
+text", "client default", "policy default"), and that rule is recorded on the
+ticket. Staff can always change the priority afterwards (``#priority high``),
+as the contracts allow "after consultation"; this is only the first guess.
+
+Order, first hit wins:
+
+1. **Markers** in the subject, only when ``allow_markers`` (the caller decides
+   who may set them, e.g. authorised contacts only, so that not every sender
+   can page someone at night). ``PriorityRules.markers`` per priority, high
+   before normal before low: ``[P1]``, ``urgent`` …
+2. **Keywords** in the subject, then the text: ``PriorityRules.keywords``,
+   high before normal before low, each priority's keywords in their configured
+   order. The first keyword of the highest priority that matches decides.
+3. The **client's default** priority, if the client has one.
+4. The **policy default** (``PriorityRules.default``).
+
+Matching, for markers and keywords alike:
+
+- Case-insensitive and accent-insensitive: both sides are case-folded and
+  stripped of diacritics, so "Störung" in config matches "STÖRUNG" and
+  "Storung" in a mail, and "ne répond plus" matches "ne repond plus" (the
+  German "oe" spelling is not folded). Curly apostrophes equal straight ones.
+- Whole words and phrases: where a marker or keyword begins or ends with a
+  letter or digit, the neighbouring character must be neither a letter, a
+  digit nor a hyphen. So "down" does not match "download", "downtime" or
+  "drop-down", and "urgent" does not match "non-urgent". Bracketed markers
+  such as ``[P1]`` match wherever they appear. A phrase's words match across
+  any run of whitespace, line breaks included.
+- A bare word can still hit the wrong sense: "down" in "scroll down" or "drop
+  down menu". That is why :data:`DEFAULT_KEYWORDS` uses phrases ("is down",
+  "server down") for such words; a provider's config decides its own list.
+- Negation is not understood: "the site is not down anymore" matches "is
+  down". A reliable reading of negation in three languages is beyond a
+  keyword list, and a false "high" costs less than a missed outage; staff
+  lower the priority with ``#priority``. Quoted text should be removed by the
+  caller, so an old "down" quoted in a reply does not count.
+
+``decide_priority`` uses only the rules it is given: :data:`DEFAULT_KEYWORDS`
+and :data:`DEFAULT_MARKERS` are starter sets for example configs to copy,
+never applied behind a provider's back. Pure code: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from maildesk.core.policy import PRIORITIES, Priority, PriorityRules
+
+__all__ = [
+    "DEFAULT_KEYWORDS",
+    "DEFAULT_MARKERS",
+    "PriorityDecision",
+    "decide_priority",
+]
+
+
+@dataclass(frozen=True)
+class PriorityDecision:
+    """The priority chosen for a new report and the rule that chose it."""
+
+    priority: Priority
+    rule: str
+
+
+# fmt: off
+#: A starter set of keywords (en, nl, fr, de) for example configs to copy.
+#: Ambiguous single words are written as phrases ("is down", not "down",
+#: which would hit "scroll down"). "all users" is high here, as a report that
+#: nobody can work is what the learning-platform contract calls whole-service.
+DEFAULT_KEYWORDS: Final[dict[Priority, tuple[str, ...]]] = {
+    "high": (
+        # en
+        "is down", "are down", "went down", "service down", "site down", "server down",
+        "platform down", "outage", "unreachable", "not reachable", "cannot be reached",
+        "service unavailable", "all users", "nobody can", "no one can", "is offline",
+        # nl
+        "niet bereikbaar", "onbereikbaar", "ligt plat", "ligt eruit", "storing", "uitval",
+        "alle gebruikers", "niemand kan", "staat offline",
+        # fr
+        "panne", "hors service", "hors ligne", "inaccessible", "injoignable", "indisponible",
+        "tous les utilisateurs", "personne ne peut", "ne répond plus", "anomalie bloquante",
+        # de
+        "ausfall", "störung", "nicht erreichbar", "nicht verfügbar", "alle benutzer",
+        "alle nutzer", "niemand kann", "ist down",
+    ),
+    "normal": (
+        # en
+        "degraded", "very slow", "is slow", "intermittent", "timed out", "timeout",
+        # nl
+        "traag", "erg traag", "vertraging", "time-out",
+        # fr
+        "lenteur", "lenteurs", "ralenti", "ralentissement", "très lent", "très lente",
+        # de
+        "langsam", "eingeschränkt", "zeitüberschreitung",
+    ),
+    "low": (
+        # en
+        "question", "quick question", "suggestion", "feature request", "typo", "spelling",
+        "cosmetic", "minor", "how do i", "how can i", "nice to have",
+        # nl
+        "vraag", "vraagje", "suggestie", "voorstel", "typfout", "tikfout", "spelfout",
+        "cosmetisch", "hoe kan ik",
+        # fr
+        "question", "petite question", "suggestion", "faute de frappe",
+        "faute d'orthographe", "coquille", "cosmétique", "mineur", "comment faire",
+        # de
+        "frage", "vorschlag", "tippfehler", "rechtschreibfehler", "kosmetisch",
+        "kleinigkeit", "wie kann ich",
+    ),
+}
+# fmt: on
+
+#: A starter set of subject markers for example configs to copy.
+DEFAULT_MARKERS: Final[dict[Priority, tuple[str, ...]]] = {
+    "high": ("[P1]", "urgent", "dringend", "spoed", "urgence"),
+    "normal": ("[P2]",),
+    "low": ("[P3]",),
+}
+
+
+def decide_priority(
+    subject: str,
+    text: str,
+    rules: PriorityRules,
+    *,
+    allow_markers: bool,
+    client_default: str | None,
+) -> PriorityDecision:
+    """The priority of a new report, and the rule that decided it.
+
+    ``text`` is the new text of the mail (quotes removed). ``client_default``
+    is the client's own default priority, if any; an unknown value is a
+    configuration error and raises :class:`ValueError`.
+    """
+    default = _checked(client_default)
+    folded_subject = _fold(subject)
+    if allow_markers:
+        for priority in PRIORITIES:
+            for marker in rules.markers.get(priority, ()):
+                if _matches(marker, folded_subject):
+                    return PriorityDecision(priority, f"marker {marker.strip()} in subject")
+    folded_text = _fold(text)
+    present = {*_WORD.findall(folded_subject), *_WORD.findall(folded_text)}
+    for priority in PRIORITIES:
+        for keyword in rules.keywords.get(priority, ()):
+            if not present.issuperset(_words(keyword)):
+                continue
+            if _matches(keyword, folded_subject):
+                return PriorityDecision(priority, f"keyword '{keyword.strip()}' in subject")
+            if _matches(keyword, folded_text):
+                return PriorityDecision(priority, f"keyword '{keyword.strip()}' in text")
+    if default is not None:
+        return PriorityDecision(default, "client default")
+    return PriorityDecision(rules.default, "policy default")
+
+
+def _checked(value: str | None) -> Priority | None:
+    if value is None:
+        return None
+    for priority in PRIORITIES:
+        if value == priority:
+            return priority
+    raise ValueError(f"unknown client default priority {value!r} (expected high, normal or low)")
+
+
+# Same folding as ``maildesk.ingest.intake``: case-folded, diacritics removed,
+# typographic apostrophes made straight.
+_APOSTROPHES: Final = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_APOSTROPHES))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=1024)
+def _pattern(phrase: str) -> re.Pattern[str] | None:
+    """Whole-word pattern for a marker or keyword; None for a blank one."""
+    words = _fold(phrase).split()
+    if not words:
+        return None
+    body = r"\s+".join(re.escape(word) for word in words)
+    first, last = words[0][0], words[-1][-1]
+    before = r"(?<![\w-])" if first.isalnum() or first == "_" else ""
+    after = r"(?![\w-])" if last.isalnum() or last == "_" else ""
+    return re.compile(before + body + after)
+
+
+_WORD: Final = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=1024)
+def _words(phrase: str) -> frozenset[str]:
+    """The words of ``phrase``; a match needs each of them as a whole word of the mail.
+
+    Checked first against the mail's set of words, so that the many keywords
+    a mail does not contain cost one set lookup each instead of a scan of the
+    text (a mail's text may be long, and sender-controlled).
+    """
+    return frozenset(_WORD.findall(_fold(phrase)))
+
+
+def _matches(phrase: str, folded: str) -> bool:
+    pattern = _pattern(phrase)
+    return pattern is not None and pattern.search(folded) is not None

@@ -1,0 +1,333 @@
+"""A client's report: a new ticket, or a follow-up on one.
+
+A new report gets a number, a priority (the rule that chose it is recorded)
+and an intake check against what the client's contract requires. When
+something is missing the ticket waits in ``awaiting_info`` with the SLA clock
+stopped, and the client gets one mail naming exactly what is missing. Every
+later mail in the thread re-checks the ticket as a whole; once complete, the
+ticket opens, the clock runs, and the client is told the priority and when to
+expect a response, in local business time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maildesk.core.localtime import format_local
+from maildesk.core.policy import Policy
+from maildesk.ingest.context import PipelineContext, store_inbound
+from maildesk.ingest.intake import ReportPart, check_report
+from maildesk.ingest.language import choose_language
+from maildesk.ingest.parse import Attachment as MailAttachment
+from maildesk.ingest.parse import InboundMail
+from maildesk.ingest.priority import decide_priority
+from maildesk.ingest.reply import extract_new_text
+from maildesk.ingest.roles import Role, Sender
+from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
+from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
+from maildesk.store.models import Attachment, Client, Event, Message, Ticket
+from maildesk.store.tickets import allocate_number
+
+REPORT_DISPOSITIONS = ("report", "follow_up")
+
+
+def _parts(session: Session, ticket: Ticket) -> list[ReportPart]:
+    """The client's mails on ``ticket`` as the intake check reads them (new text only)."""
+    messages = session.scalars(
+        select(Message)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.direction == "in",
+            Message.disposition.in_(REPORT_DISPOSITIONS),
+        )
+        .order_by(Message.id)
+    ).all()
+    parts = []
+    for message in messages:
+        rows = session.scalars(
+            select(Attachment).where(Attachment.message_row_id == message.id)
+        ).all()
+        attachments = tuple(
+            MailAttachment(
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                sha256=a.sha256,
+                inline=a.inline,
+            )
+            for a in rows
+        )
+        text = message.text if message.disposition == "report" else extract_new_text(message.text)
+        parts.append(ReportPart(text=text, subject=message.subject, attachments=attachments))
+    return parts
+
+
+def _event(
+    session: Session, ticket: Ticket, kind: str, actor: str, now: datetime, **detail: object
+) -> None:
+    session.add(Event(ticket_id=ticket.id, at=now, kind=kind, actor=actor, detail=detail))
+
+
+def _due_text(ticket: Ticket, policy: Policy, language: str) -> str | None:
+    if ticket.response_due_at is None:
+        return None
+    return format_local(ticket.response_due_at, policy.calendar.timezone, language)
+
+
+def notify_staff(
+    session: Session,
+    ticket: Ticket,
+    mail: InboundMail,
+    text: str,
+    is_new: bool,
+    ctx: PipelineContext,
+    now: datetime,
+) -> None:
+    """Tell the assignee (or the whole staff list) about a client's mail on ``ticket``."""
+    recipients = (
+        (ticket.assignee,) if ticket.assignee else tuple(sorted(ctx.settings.staff_addresses))
+    )
+    if not recipients:
+        return
+    client = session.get(Client, ticket.client_id) if ticket.client_id else None
+    _, policy = ctx.settings.policy_for(client.key if client else None)
+    tz = policy.calendar.timezone
+    lang = ctx.settings.service.language
+    rendered = ctx.renderer.render(
+        "staff_new_ticket",
+        lang,
+        tag=ctx.numbers.tag(ticket.number),
+        number=ticket.number,
+        subject=ticket.subject,
+        client_name=client.name if client else None,
+        requester=mail.sender,
+        priority=ticket.priority,
+        status=ticket.status,
+        response_due=format_local(ticket.response_due_at, tz, lang)
+        if ticket.response_due_at
+        else None,
+        resolution_due=format_local(ticket.resolution_due_at, tz, lang)
+        if ticket.resolution_due_at
+        else None,
+        remaining_hours=None,
+        text=text,
+        is_new=is_new,
+    )
+    enqueue(
+        session,
+        Draft(
+            kind="staff_notice",
+            to=recipients,
+            subject=rendered.subject,
+            body=rendered.body,
+            ticket_id=ticket.id,
+            in_reply_to=mail.message_id,
+            ticket_number=ticket.number,
+        ),
+        ctx.identity,
+        now,
+    )
+
+
+def _client_mail(
+    session: Session,
+    ticket: Ticket,
+    mail: InboundMail,
+    template: str,
+    ctx: PipelineContext,
+    now: datetime,
+    **variables: object,
+) -> None:
+    rendered = ctx.renderer.render(
+        template,
+        ticket.language,
+        tag=ctx.numbers.tag(ticket.number),
+        number=ticket.number,
+        name=mail.sender_name,
+        support_name=ctx.identity.name,
+        **variables,
+    )
+    enqueue_auto(
+        session,
+        Draft(
+            kind=template,
+            to=(mail.sender,),
+            subject=rendered.subject,
+            body=rendered.body,
+            ticket_id=ticket.id,
+            in_reply_to=mail.message_id,
+            references=mail.references,
+            ticket_number=ticket.number,
+        ),
+        ctx.identity,
+        now,
+        ctx.settings.service.auto_mails_per_hour,
+    )
+
+
+def _complete(ticket: Ticket, policy: Policy, now: datetime) -> None:
+    """The report holds what the contract requires: open it and let the clock run."""
+    cal = calendar_for(policy)
+    ticket.status = "open"
+    ticket.missing = []
+    if ticket.clock_started_at is None:
+        start_clock(ticket, cal, policy, now)
+    else:
+        resume_clock(ticket, cal, now)
+
+
+def open_report(
+    session: Session,
+    mail: InboundMail,
+    sender: Sender,
+    source_key: str,
+    raw_sha256: str,
+    ctx: PipelineContext,
+    *,
+    answer: bool,
+    follows: Ticket | None = None,
+) -> Ticket:
+    """A new ticket for ``mail``, checked, prioritised and acknowledged."""
+    settings = ctx.settings
+    now = ctx.clock.now()
+    policy_name, policy = settings.policy_for(sender.client_key)
+    client_cfg = settings.client(sender.client_key) if sender.client_key else None
+    decision = decide_priority(
+        mail.subject,
+        mail.text,
+        policy.priority,
+        allow_markers=bool(client_cfg and client_cfg.allow_priority_markers),
+        client_default=client_cfg.default_priority if client_cfg else None,
+    )
+    needs_approval = sender.role in (Role.CONTACT, Role.DOMAIN) and policy.billing.kind == "prepaid"
+    ticket = Ticket(
+        number=allocate_number(session, ctx.numbers, ctx.local_year(now)),
+        subject=mail.subject or "(no subject)",
+        client_id=sender.client_id,
+        requester=mail.sender,
+        requester_role=sender.role.value,
+        status="open",
+        priority=decision.priority,
+        priority_rule=decision.rule,
+        language=choose_language(
+            client_cfg.language if client_cfg else None, mail.text, settings.service.language
+        ),
+        policy=policy_name,
+        approval="pending" if needs_approval else "none",
+        follows_ticket_id=follows.id if follows else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    store_inbound(session, mail, ticket.id, source_key, raw_sha256, "report", now)
+    check = check_report(_parts(session, ticket), policy.required)
+    _event(
+        session,
+        ticket,
+        "ticket_created",
+        mail.sender,
+        now,
+        number=ticket.number,
+        message_id=mail.message_id,
+        role=sender.role.value,
+        priority=decision.priority,
+        priority_rule=decision.rule,
+        missing=list(check.missing),
+        follows=follows.number if follows else None,
+    )
+    cal = calendar_for(policy)
+    if policy.sla.clock_starts == "receipt":
+        start_clock(ticket, cal, policy, now)
+    if check.missing:
+        ticket.status = "awaiting_info"
+        ticket.missing = list(check.missing)
+        if ticket.clock_started_at is not None:
+            pause_clock(ticket, cal, now)
+        if answer:
+            _client_mail(
+                session,
+                ticket,
+                mail,
+                "ack_missing",
+                ctx,
+                now,
+                subject=ticket.subject,
+                missing=list(check.missing),
+                password_warning=check.password_suspected,
+            )
+    else:
+        _complete(ticket, policy, now)
+        if answer:
+            _client_mail(
+                session,
+                ticket,
+                mail,
+                "ack",
+                ctx,
+                now,
+                subject=ticket.subject,
+                priority=ticket.priority,
+                response_due=_due_text(ticket, policy, ticket.language),
+                received_out_of_hours=not cal.is_open(now),
+                password_warning=check.password_suspected,
+            )
+    notify_staff(session, ticket, mail, mail.text, True, ctx, now)
+    return ticket
+
+
+def follow_up(
+    session: Session,
+    mail: InboundMail,
+    ticket: Ticket,
+    sender: Sender,
+    source_key: str,
+    raw_sha256: str,
+    ctx: PipelineContext,
+    *,
+    answer: bool,
+) -> Ticket:
+    """A client's later mail on ``ticket``: reopen, re-check, resume the clock as due."""
+    now = ctx.clock.now()
+    _, policy = ctx.settings.policy_for(sender.client_key)
+    if ticket.status in ("resolved", "closed"):
+        ended = ticket.closed_at or ticket.resolved_at or ticket.updated_at
+        if now - ended > timedelta(days=policy.reopen_days):
+            return open_report(
+                session, mail, sender, source_key, raw_sha256, ctx, answer=answer, follows=ticket
+            )
+        ticket.status = "open"
+        ticket.closed_at = None
+        ticket.resolved_at = None
+        resume_clock(ticket, calendar_for(policy), now)
+        _event(session, ticket, "reopened", mail.sender, now, message_id=mail.message_id)
+    store_inbound(session, mail, ticket.id, source_key, raw_sha256, "follow_up", now)
+    ticket.updated_at = now
+    _event(session, ticket, "message_added", mail.sender, now, message_id=mail.message_id)
+    if ticket.status == "awaiting_info":
+        check = check_report(_parts(session, ticket), policy.required)
+        if check.missing:
+            ticket.missing = list(check.missing)
+        else:
+            _complete(ticket, policy, now)
+            _event(session, ticket, "info_complete", mail.sender, now)
+            if answer:
+                _client_mail(
+                    session,
+                    ticket,
+                    mail,
+                    "info_complete",
+                    ctx,
+                    now,
+                    priority=ticket.priority,
+                    response_due=_due_text(ticket, policy, ticket.language),
+                )
+    elif ticket.status == "waiting":
+        ticket.status = "open"
+        resume_clock(ticket, calendar_for(policy), now)
+        _event(session, ticket, "client_answered", mail.sender, now)
+    notify_staff(session, ticket, mail, extract_new_text(mail.text), False, ctx, now)
+    return ticket
