@@ -5,17 +5,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock
 from maildesk.core.config import Settings
-from maildesk.core.numbers import NumberFormat
 from maildesk.ingest.classify import RuleContext
 from maildesk.ingest.parse import InboundMail
-from maildesk.notify.outbox import Identity
+from maildesk.notify.context import MailContext
 from maildesk.notify.render import Renderer
 from maildesk.store.blobs import put_blob
 from maildesk.store.models import Attachment, Message, QuarantinedMail, Ticket
@@ -42,40 +40,24 @@ class Receipt:
 
 
 @dataclass(frozen=True)
-class PipelineContext:
-    """Everything the pipeline needs besides the session; built once per process."""
+class PipelineContext(MailContext):
+    """A mail context plus what the classification rules know about this instance."""
 
-    settings: Settings
-    clock: Clock
-    renderer: Renderer
-    identity: Identity
-    rules: RuleContext
-    numbers: NumberFormat = field(default_factory=NumberFormat)
+    rules: RuleContext = field(default_factory=lambda: RuleContext(frozenset(), frozenset(), "", 0))
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, renderer: Renderer) -> PipelineContext:
-        service = settings.service
-        return cls(
-            settings=settings,
-            clock=clock,
-            renderer=renderer,
-            identity=Identity(
-                address=service.support_address,
-                name=service.support_name,
-                domain=service.domain,
-                loop_token=service.instance_id,
-            ),
-            rules=RuleContext(
-                own_addresses=service.addresses,
-                own_message_id_domains=frozenset({service.domain}),
-                loop_token=service.instance_id,
-                max_message_bytes=service.max_message_bytes,
-            ),
-            numbers=NumberFormat(settings.tickets.number_format, settings.tickets.subject_tag),
+        settings_, clock_, renderer_, identity, numbers = MailContext.parts(
+            settings, clock, renderer
         )
-
-    def local_year(self, now: datetime) -> int:
-        return now.astimezone(ZoneInfo(self.settings.service.timezone)).year
+        service = settings.service
+        rules = RuleContext(
+            own_addresses=service.addresses,
+            own_message_id_domains=frozenset({service.domain}),
+            loop_token=service.instance_id,
+            max_message_bytes=service.max_message_bytes,
+        )
+        return cls(settings_, clock_, renderer_, identity, numbers, rules)
 
 
 def already_seen(session: Session, message_id: str, source_key: str) -> Receipt | None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITE = "maildesk_write"
 
 
 class SchemaError(Exception):
@@ -32,6 +33,10 @@ class SchemaError(Exception):
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling starts a transaction only at the
+        # first write, so a SAVEPOINT before it would commit on its own; maildesk
+        # issues BEGIN itself (see _sqlite_begin).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -40,6 +45,14 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         cursor.close()
 
     return on_connect
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A write transaction takes the write lock up front (IMMEDIATE), so one that
+    # reads and then writes never fails halfway on a lock upgrade while another
+    # thread writes; reads stay DEFERRED and never block anyone.
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
@@ -54,6 +67,7 @@ def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
@@ -82,6 +96,7 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self._sessions() as session, session.begin():
+            session.connection(execution_options={_WRITE: True})
             yield session
 
     def session(self) -> Session:

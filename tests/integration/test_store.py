@@ -180,3 +180,49 @@ def test_upgrade_from_0001_keeps_data_and_backfills(db_url: str) -> None:
         assert row.first_rcpt == "client@x.example"
         assert row.auto is True
     db.dispose()
+
+
+def test_once_markers_claim_exactly_once_across_sessions(db_url: str) -> None:
+    from maildesk.store.once import claim, claimed
+
+    db = Database(db_url)
+    db.upgrade()
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with db.transaction() as session:
+        assert claim(session, "sla:1:response:warning", now) is True
+        assert claim(session, "sla:1:response:warning", now) is False
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        assert claim(session, "statement:acme:2026-W47", now) is True
+        raise RuntimeError("the mail could not be queued")
+    with db.transaction() as session:
+        assert claimed(session, "sla:1:response:warning")
+        assert not claimed(session, "statement:acme:2026-W47"), "rolled back with its mail"
+        assert claim(session, "statement:acme:2026-W47", now) is True
+    db.dispose()
+
+
+def test_sqlite_write_transactions_lock_up_front_and_reads_do_not(sqlite_url: str) -> None:
+    import sqlite3
+
+    db = Database(sqlite_url)
+    db.upgrade()
+    path = sqlite_url.removeprefix("sqlite:///")
+
+    def other_writer_can_start() -> bool:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            conn.close()
+
+    with db.session() as session:
+        session.execute(text("SELECT count(*) FROM tickets"))
+        assert other_writer_can_start(), "a read session must not block writers"
+    with db.transaction() as session:
+        session.execute(text("SELECT count(*) FROM tickets"))
+        assert not other_writer_can_start(), "a write transaction holds the lock from its start"
+    db.dispose()

@@ -1,0 +1,51 @@
+"""What any layer needs to write mail: settings, clock, templates, our identity, ticket tags.
+
+Built once per process. The ingest pipeline, the SLA sweep and billing all
+queue mail through it, so each of them speaks with one voice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from maildesk.core.clock import Clock
+from maildesk.core.config import Settings
+from maildesk.core.numbers import NumberFormat
+from maildesk.notify.outbox import Identity
+from maildesk.notify.render import Renderer
+
+
+@dataclass(frozen=True)
+class MailContext:
+    """Settings, clock, renderer, sender identity and number format, for writing mail."""
+
+    settings: Settings
+    clock: Clock
+    renderer: Renderer
+    identity: Identity
+    numbers: NumberFormat = field(default_factory=NumberFormat)
+
+    @staticmethod
+    def parts(
+        settings: Settings, clock: Clock, renderer: Renderer
+    ) -> tuple[Settings, Clock, Renderer, Identity, NumberFormat]:
+        """The fields of a context for ``settings`` (subclasses add their own after these)."""
+        service = settings.service
+        identity = Identity(
+            address=service.support_address,
+            name=service.support_name,
+            domain=service.domain,
+            loop_token=service.instance_id,
+        )
+        numbers = NumberFormat(settings.tickets.number_format, settings.tickets.subject_tag)
+        return settings, clock, renderer, identity, numbers
+
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock, renderer: Renderer) -> MailContext:
+        settings_, clock_, renderer_, identity, numbers = cls.parts(settings, clock, renderer)
+        return cls(settings_, clock_, renderer_, identity, numbers)
+
+    def local_year(self, now: datetime) -> int:
+        return now.astimezone(ZoneInfo(self.settings.service.timezone)).year
