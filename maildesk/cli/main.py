@@ -6,21 +6,18 @@ found), 2 bad usage or bad configuration.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from maildesk.cli import quarantine, tickets
-from maildesk.cli.common import ConfigOption, JsonOption, LogFormat, fail, load_config
+from maildesk.cli import inspect, quarantine, tickets
+from maildesk.cli.common import ConfigOption, LogFormat, fail, load_config
 from maildesk.core.config import ConfigError
 from maildesk.daemon import Maildesk
-from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
 from maildesk.logs import setup_logging
 from maildesk.store.db import Database, SchemaError
 
@@ -42,6 +39,7 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(quarantine.app, name="quarantine")
+app.command("inspect")(inspect.inspect)
 
 
 @app.command()
@@ -136,94 +134,6 @@ def db_upgrade(config: ConfigOption = None) -> None:
         typer.echo(f"{db.safe_url}: schema already at {after}")
     else:
         typer.echo(f"{db.safe_url}: schema upgraded from {before or 'empty'} to {after}")
-
-
-def _mail_view(mail: InboundMail) -> dict[str, Any]:
-    return {
-        "message_id": mail.message_id,
-        "message_id_synthesized": mail.message_id_synthesized,
-        "from": mail.sender,
-        "from_name": mail.sender_name,
-        "to": list(mail.to),
-        "cc": list(mail.cc),
-        "subject": mail.subject,
-        "date": mail.date.isoformat() if mail.date else None,
-        "in_reply_to": mail.in_reply_to,
-        "references": list(mail.references),
-        "content_type": mail.content_type,
-        "size": mail.size,
-        "sha256": mail.raw_sha256,
-        "attachments": [
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "inline": a.inline,
-                "sha256": a.sha256,
-            }
-            for a in mail.attachments
-        ],
-        "defects": list(mail.defects),
-        "text": mail.text,
-    }
-
-
-@app.command()
-def inspect(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="A mail as a .eml file (RFC 5322 bytes).",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-        ),
-    ],
-    as_json: JsonOption = False,
-) -> None:
-    """Show how maildesk reads a mail, without storing anything.
-
-    Exit status 1 when the mail cannot be read (it would be quarantined), with the reason.
-    """
-    raw = file.read_bytes()
-    try:
-        mail = parse(raw)
-    except UnparseableMail as exc:
-        if as_json:
-            typer.echo(json.dumps({"parsed": False, "reason": exc.reason}))
-        else:
-            typer.echo(f"unparseable: {exc.reason} (maildesk would quarantine it)")
-        raise typer.Exit(1) from None
-    view = _mail_view(mail)
-    if as_json:
-        typer.echo(json.dumps({"parsed": True, **view}, indent=2, ensure_ascii=False))
-        return
-    for key in (
-        "message_id",
-        "from",
-        "from_name",
-        "to",
-        "cc",
-        "subject",
-        "date",
-        "in_reply_to",
-        "references",
-        "content_type",
-        "size",
-    ):
-        value = view[key]
-        if isinstance(value, list):
-            value = ", ".join(value)
-        typer.echo(f"{key:>13}: {value}")
-    for att in view["attachments"]:
-        typer.echo(
-            f"   attachment: {att['filename']} ({att['content_type']}, {att['size']} "
-            f"bytes{', inline' if att['inline'] else ''})"
-        )
-    for defect in view["defects"]:
-        typer.echo(f"       defect: {defect}")
-    typer.echo("")
-    typer.echo(view["text"].rstrip())
 
 
 def main() -> None:

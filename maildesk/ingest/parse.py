@@ -155,7 +155,7 @@ def parse(raw: bytes) -> InboundMail:
     except UnparseableMail:
         raise
     except RecursionError as exc:
-        raise UnparseableMail("MIME structure nested too deeply to parse") from exc
+        raise UnparseableMail("nested too deeply to parse (MIME parts or header comments)") from exc
     except Exception as exc:
         detail = _cut(f"{type(exc).__name__}: {exc}", _MAX_DEFECT_CHARS)
         raise UnparseableMail(f"parser failed: {detail}") from exc
@@ -296,8 +296,10 @@ def _charset_hint(message: email.message.Message) -> str | None:
 # --------------------------------------------------------------------------
 
 
-#: The headers mail-parser is shown: those whose reading we take from it.
-_MAILPARSER_HEADERS = frozenset({"date", "from", "sender", "to", "cc", "reply-to"})
+#: The headers mail-parser is shown: the Date, and the address headers whose
+#: diagnostics explain an odd sender. Not To/Cc: its per-address parsing costs
+#: seconds on a list of thousands, for diagnostics nobody acts on.
+_MAILPARSER_HEADERS = frozenset({"date", "from", "sender", "reply-to"})
 
 
 def _mailparser_view(message: email.message.Message) -> mailparser.MailParser:
@@ -451,7 +453,10 @@ def _word_bytes(encoding: str, text: str) -> bytes | None:
     """The bytes of one encoded word, or None when its encoding is broken beyond repair."""
     if encoding in "bB":
         cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
-        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4] if len(cleaned) % 4 == 1 else cleaned
+        if text.strip(" =") and not cleaned:
+            return None
+        if len(cleaned) % 4 == 1:  # a stray character; a missing "=" is padded below
+            cleaned = cleaned[:-1]
         try:
             return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
         except (binascii.Error, ValueError):
@@ -515,18 +520,27 @@ def _sender(raw_headers: dict[str, list[str]], hint: str | None) -> tuple[str, s
     From lines, the first one garbage). A full address wins over a bare
     local part anywhere in that order; a bare local part (``From:
     MAILER-DAEMON``) is accepted only when no header names a full address, so
-    that such a bounce still reaches the rules.
+    that such a bounce still reaches the rules. A From header with no
+    address at all (the null sender of a bounce: ``From: MAILER-DAEMON <>``)
+    gives an empty sender, with the display name it has, so that the bounce
+    rule still sees it; no address in any of the three headers and no From
+    header means the bytes are not a mail.
     """
-    candidates = [
-        _mailboxes(raw_headers[name], hint)
+    candidates = {
+        name: _mailboxes(raw_headers[name], hint)
         for name in ("from", "sender", "return-path")
         if name in raw_headers
-    ]
+    }
     for wanted_domain in (True, False):
-        for mailboxes in candidates:
+        for mailboxes in candidates.values():
             for name, address in mailboxes:
                 if address and ("@" in address) == wanted_domain:
                     return address, name
+    if "from" in candidates:
+        # A null sender (``From: <>``, ``From: MAILER-DAEMON <>``): bounces from
+        # some gateways look like this. The rules still need to see them.
+        names = [name for name, _ in candidates["from"] if name]
+        return "", names[0] if names else ""
     raise UnparseableMail("no sender address")
 
 
@@ -684,13 +698,18 @@ def _decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
         except (UnicodeError, LookupError):
             continue
         return text, None if candidate == codec else f"{_what(label)}: decoded as {candidate}"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return text, f"{_what(label)} does not fit: decoded as utf-8" if multibyte else None
+    # Pure ASCII "decodes as utf-8" too, which proves nothing against a 7-bit
+    # label (iso-2022-jp with a character outside the codec's table).
+    if not (multibyte and data.isascii()):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return text, f"{_what(label)} does not fit: decoded as utf-8" if multibyte else None
     for sibling in _SIBLINGS.get(codec or "", ()):
+        if data.isascii() and not sibling.startswith("iso2022"):
+            continue  # an ASCII-based codec would return the escapes as they are
         try:
             return data.decode(sibling), f"{_what(label)} does not fit: decoded as {sibling}"
         except (UnicodeError, LookupError):
@@ -1097,10 +1116,8 @@ class _TextOut:
             data = data.replace("\u00a0", " ")
         else:
             data = _SPACES.sub(" ", data)
-            if self.owed and not data.strip():
-                return
-            if self.owed:
-                data = data.lstrip(" ")
+            if self.owed or not self.chunks or self.chunks[-1].endswith((" ", "\n")):
+                data = data.lstrip(" ")  # one space between words, none at a line start
         if not data:
             return
         if self.owed and self.chunks:
@@ -1110,7 +1127,7 @@ class _TextOut:
 
     def result(self) -> str:
         joined = _TRAILING_SPACES.sub("\n", "".join(self.chunks))
-        return _clean(_BLANK_LINES.sub("\n\n", joined).strip())
+        return _clean(_BLANK_LINES.sub("\n\n", joined).strip("\n").rstrip())
 
 
 # --------------------------------------------------------------------------

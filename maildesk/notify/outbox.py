@@ -82,7 +82,7 @@ def compose(draft: Draft, identity: Identity, now: datetime) -> tuple[str, bytes
 
 def enqueue(session: Session, draft: Draft, identity: Identity, now: datetime) -> OutboxMail:
     """Queue ``draft`` for delivery and record it as an outgoing message of its ticket."""
-    if not draft.to:
+    if not draft.to or not all(draft.to):
         raise ValueError(f"{draft.kind} mail has no recipient")
     message_id, data = compose(draft, identity, now)
     row = OutboxMail(
@@ -143,6 +143,9 @@ def enqueue_auto(
     is recorded as an event, not queued.
     """
     address = draft.to[0]
+    if not address:
+        log.info("no %s mail: the mail it answers has no sender address", draft.kind)
+        return None
     if auto_mails_since(session, address, now - timedelta(hours=1)) >= per_hour:
         session.add(
             Event(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -107,6 +108,8 @@ def mail(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     to: str = SUPPORT,
+    headers: dict[str, str] | None = None,
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
 ) -> tuple[bytes, str]:
     """A plain test mail and its Message-ID (without brackets)."""
     msg = EmailMessage()
@@ -120,5 +123,15 @@ def mail(
         msg["In-Reply-To"] = f"<{in_reply_to}>"
     if references:
         msg["References"] = " ".join(f"<{r}>" for r in references)
+    for name, value in (headers or {}).items():
+        msg[name] = value
     msg.set_content(body)
-    return msg.as_bytes(), mid
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes(policy=SMTP_POLICY), mid
+
+
+def png(size: int = 5000) -> tuple[str, str, bytes]:
+    """A screenshot-sized PNG attachment (content is not decoded by maildesk)."""
+    return ("screenshot.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (size // 256))

@@ -1,0 +1,124 @@
+"""`maildesk inspect FILE.eml`: how maildesk reads a mail and what it would decide."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from maildesk.cli.common import ConfigOption, JsonOption, load_config
+from maildesk.ingest.explain import Decisions, decide
+from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
+
+
+def _mail_view(mail: InboundMail) -> dict[str, Any]:
+    return {
+        "message_id": mail.message_id,
+        "message_id_synthesized": mail.message_id_synthesized,
+        "from": mail.sender,
+        "from_name": mail.sender_name,
+        "to": list(mail.to),
+        "cc": list(mail.cc),
+        "subject": mail.subject,
+        "date": mail.date.isoformat() if mail.date else None,
+        "in_reply_to": mail.in_reply_to,
+        "references": list(mail.references),
+        "content_type": mail.content_type,
+        "size": mail.size,
+        "sha256": mail.raw_sha256,
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "inline": a.inline,
+                "sha256": a.sha256,
+            }
+            for a in mail.attachments
+        ],
+        "defects": list(mail.defects),
+        "text": mail.text,
+    }
+
+
+def inspect(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A mail as a .eml file (RFC 5322 bytes).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show how maildesk reads a mail and what it would decide, without storing anything.
+
+    The decisions (classification rule by rule, the sender's role, priority and
+    missing information) follow the config given, or the embedded defaults.
+
+    Exit status 1 when the mail cannot be read (it would be quarantined), with the reason.
+    """
+    raw = file.read_bytes()
+    try:
+        mail = parse(raw)
+    except UnparseableMail as exc:
+        if as_json:
+            typer.echo(json.dumps({"parsed": False, "reason": exc.reason}))
+        else:
+            typer.echo(f"unparseable: {exc.reason} (maildesk would quarantine it)")
+        raise typer.Exit(1) from None
+    view = _mail_view(mail)
+    if as_json:
+        view["decisions"] = asdict(decide(mail, load_config(config)))
+        typer.echo(json.dumps({"parsed": True, **view}, indent=2, ensure_ascii=False))
+        return
+    for key in (
+        "message_id",
+        "from",
+        "from_name",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "in_reply_to",
+        "references",
+        "content_type",
+        "size",
+    ):
+        value = view[key]
+        if isinstance(value, list):
+            value = ", ".join(value)
+        typer.echo(f"{key:>13}: {value}")
+    for att in view["attachments"]:
+        typer.echo(
+            f"   attachment: {att['filename']} ({att['content_type']}, {att['size']} "
+            f"bytes{', inline' if att['inline'] else ''})"
+        )
+    for defect in view["defects"]:
+        typer.echo(f"       defect: {defect}")
+    _print_decisions(decide(mail, load_config(config)))
+    typer.echo("")
+    typer.echo(view["text"].rstrip())
+
+
+def _print_decisions(d: Decisions) -> None:
+    typer.echo("")
+    typer.echo("decisions:")
+    for name, fired in d.rules:
+        typer.echo(f"  rule {name:<16} {'FIRES' if fired else '-'}")
+    typer.echo(f"  kind:      {d.kind} (rule {d.deciding_rule}: {d.reason})")
+    typer.echo(f"  sender:    {d.role}" + (f" of client {d.client}" if d.client else ""))
+    typer.echo(f"  policy:    {d.policy}")
+    typer.echo(f"  priority:  {d.priority} ({d.priority_rule})")
+    missing = ", ".join(d.missing) if d.missing else "nothing"
+    typer.echo(f"  missing:   {missing}")
+    for item, evidence in d.found.items():
+        typer.echo(f"  found:     {item}: {evidence}")
+    if d.password_suspected:
+        typer.echo("  warning:   the text seems to carry a password")

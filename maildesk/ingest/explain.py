@@ -1,0 +1,84 @@
+"""What maildesk would decide about a mail, without a database: for ``maildesk inspect``.
+
+It runs the same rules as the pipeline — classification, the sender's role as
+far as the config tells it, the priority and the required-information check
+under the sender's client's policy — and says which rule decided each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from maildesk.core.config import Settings
+from maildesk.ingest.classify import RuleContext, classify, explain
+from maildesk.ingest.intake import ReportPart, check_report
+from maildesk.ingest.parse import InboundMail
+from maildesk.ingest.priority import decide_priority
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Every intake decision about one mail, in the order the pipeline takes them."""
+
+    rules: list[tuple[str, bool]]
+    kind: str
+    deciding_rule: str
+    reason: str
+    role: str
+    client: str | None
+    policy: str
+    priority: str
+    priority_rule: str
+    missing: list[str]
+    found: dict[str, str]
+    password_suspected: bool
+
+
+def _role(mail: InboundMail, settings: Settings) -> tuple[str, str | None]:
+    if mail.sender in settings.staff_addresses:
+        return "staff", None
+    domain = mail.sender.rpartition("@")[2]
+    for client in settings.clients:
+        for contact in client.contacts:
+            if contact.email == mail.sender:
+                return ("authorised" if contact.authorised else "contact"), client.id
+        if client.match_domain and domain in client.domains:
+            return "domain", client.id
+    return "unknown", None
+
+
+def decide(mail: InboundMail, settings: Settings) -> Decisions:
+    """The pipeline's decisions about ``mail`` under ``settings`` (nothing is stored)."""
+    service = settings.service
+    ctx = RuleContext(
+        own_addresses=service.addresses,
+        own_message_id_domains=frozenset({service.domain}),
+        loop_token=service.instance_id,
+        max_message_bytes=service.max_message_bytes,
+    )
+    verdict = classify(mail, ctx)
+    role, client_id = _role(mail, settings)
+    policy_name, policy = settings.policy_for(client_id)
+    client = settings.client(client_id) if client_id else None
+    decision = decide_priority(
+        mail.subject,
+        mail.text,
+        policy.priority,
+        allow_markers=bool(client and client.allow_priority_markers),
+        client_default=client.default_priority if client else None,
+    )
+    check = check_report([ReportPart.from_mail(mail, mail.text)], policy.required)
+    return Decisions(
+        rules=explain(mail, ctx),
+        kind=verdict.kind.value,
+        deciding_rule=verdict.rule,
+        reason=verdict.reason,
+        role=role,
+        client=client_id,
+        policy=policy_name,
+        priority=decision.priority,
+        priority_rule=decision.rule,
+        missing=list(check.missing),
+        found=dict(check.found),
+        password_suspected=check.password_suspected,
+    )
