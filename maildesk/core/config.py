@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from maildesk.core.policy import Policy
+from maildesk.core.policy import Policy, Weekday
 
 Security = Literal["tls", "starttls", "plain"]
 Language = Literal["en", "nl", "fr"]
@@ -59,6 +59,10 @@ class Service(_Model):
     unknown_senders: Literal["quarantine", "accept"] = "quarantine"
     unknown_sender_notice: bool = True
     authserv_id: str = ""
+    statement_weekday: Weekday = "mon"
+    statement_hour: Annotated[int, Field(ge=0, le=23)] = 8
+    statement_timezone: str | None = None
+    sweep_interval: Annotated[float, Field(gt=0)] = 30.0
 
     @field_validator("support_address", "extra_addresses")
     @classmethod
@@ -69,9 +73,11 @@ class Service(_Model):
             return value.strip().lower()
         return tuple(v.strip().lower() for v in value)
 
-    @field_validator("timezone")
+    @field_validator("timezone", "statement_timezone")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -79,6 +85,11 @@ class Service(_Model):
                 f"unknown time zone {value!r} (use an IANA name such as 'Europe/Brussels')"
             ) from None
         return value
+
+    @property
+    def statement_zone(self) -> str:
+        """The zone whose ISO weeks the weekly statements cover (default: ``timezone``)."""
+        return self.statement_timezone or self.timezone
 
     @property
     def addresses(self) -> frozenset[str]:
@@ -210,6 +221,14 @@ class Outgoing(_Model):
         return self
 
 
+class Ops(_Model):
+    """The operator endpoints (/healthz, /metrics); keep them on loopback."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, lt=65536)] = 8025
+
+
 class Staff(_Model):
     """A member of the support team; their mail in a ticket's thread is a staff reply."""
 
@@ -248,11 +267,26 @@ class Client(_Model):
     allow_priority_markers: bool = False
     default_priority: Literal["high", "normal", "low"] | None = None
     require_authentication: bool = False
+    account_manager: str | None = None
+    """E-mail address copied on balance notices and weekly statements."""
+    timesheet_after_task: bool | None = None
+    """Overrides the policy's ``billing.timesheet_after_task`` for this client."""
+    weekly_statement: Literal["activity", "always", "never"] = "activity"
+    """Send the weekly statement for weeks with ledger movements, every week, or never."""
 
     @field_validator("domains")
     @classmethod
     def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(d.strip().lower().lstrip("@") for d in value)
+
+    @field_validator("account_manager")
+    @classmethod
+    def _lower_manager(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "@" not in value:
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value.strip().lower()
 
 
 class Settings(_Model):
@@ -263,6 +297,7 @@ class Settings(_Model):
     tickets: Tickets = Tickets()
     intake: Intake = Intake()
     outgoing: Outgoing = Outgoing()
+    ops: Ops = Ops()
     policies: dict[str, Policy] = Field(default_factory=lambda: {"default": Policy()})
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -22,10 +25,16 @@ from imapclient.exceptions import IMAPClientError
 
 from maildesk.core.clock import Clock
 from maildesk.ingest.context import Outcome, Receipt
+from maildesk.ingest.receive import IntakeUnavailable
 from maildesk.store.db import Database
 from maildesk.store.mailboxes import record_poll
 
 log = logging.getLogger(__name__)
+
+# Servers drop an IDLE after 30 minutes (RFC 2177); re-issue it well before.
+IDLE_RENEW_SECONDS = 25 * 60
+# How often a waiting IDLE looks at the stop flag, so shutdown is prompt.
+IDLE_CHECK_SECONDS = 1.0
 
 
 class MailboxUnavailable(Exception):
@@ -84,6 +93,8 @@ class ImapIntake:
         self.db = db
         self.clock = clock
         self._client: IMAPClient | None = None
+        # Per folder, how many mails the last poll left there (moves that failed).
+        self._left_in: dict[str, int] = {}
 
     # connection -----------------------------------------------------------
 
@@ -121,6 +132,33 @@ class ImapIntake:
                 self._client.logout()
             self._client = None
 
+    def wait_for_mail(self, stop: threading.Event, timeout: float) -> None:
+        """Return when new mail may be there, after ``timeout`` seconds, or on ``stop``."""
+        folders = self.account.folders
+        try:
+            if len(folders) != 1 or not self.client.has_capability("IDLE"):
+                stop.wait(timeout)
+                return
+            client = self.client
+            info = client.select_folder(folders[0])
+            if int(info.get(b"EXISTS", 0)) > self._left_in.get(folders[0], 0):
+                return  # mail arrived between the poll and now: IDLE would not report it
+            client.idle()
+            try:
+                deadline = time.monotonic() + min(timeout, IDLE_RENEW_SECONDS)
+                while not stop.is_set() and time.monotonic() < deadline:
+                    asked = time.monotonic()
+                    responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
+                    if _server_gone(responses, time.monotonic() - asked):
+                        raise OSError("the server closed the connection during IDLE")
+                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                        return
+            finally:
+                client.idle_done()
+        except (IMAPClientError, OSError) as exc:
+            self.close()
+            raise MailboxUnavailable(f"{self.account.label}: {type(exc).__name__}: {exc}") from exc
+
     def has_capability(self, name: str) -> bool:
         return bool(self.client.has_capability(name))
 
@@ -142,6 +180,7 @@ class ImapIntake:
         info = client.select_folder(folder)
         uidvalidity = int(info[b"UIDVALIDITY"])
         uids = sorted(client.search(["UNDELETED"]))
+        moved = 0
         for batch in _batches(uids, self.account.batch_size):
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
             done: dict[str, list[int]] = {}
@@ -171,6 +210,7 @@ class ImapIntake:
                     done.setdefault(dest, []).append(uid)
             finally:
                 self._move_done(done)
+                moved += sum(len(v) for v in done.values())
             with self.db.transaction() as session:
                 if record_poll(
                     session, self.account.label, folder, uidvalidity, max(batch), self.clock.now()
@@ -180,6 +220,7 @@ class ImapIntake:
                         self.account.label,
                         folder,
                     )
+        self._left_in[folder] = len(uids) - moved
         if not uids:
             with self.db.transaction() as session:
                 record_poll(session, self.account.label, folder, uidvalidity, 0, self.clock.now())
@@ -199,3 +240,61 @@ class ImapIntake:
                     client.uid_expunge(uids)
                 else:
                     client.expunge()
+
+
+def _server_gone(responses: list[tuple[object, ...]], waited: float) -> bool:
+    """Whether an IDLE check saw the server leave.
+
+    imapclient's ``idle_check`` swallows end-of-file and returns nothing, so a
+    closed connection looks like silence, except that it comes back at once:
+    the socket is readable but empty. A ``BYE`` says it outright.
+    """
+    if any(r and r[0] == b"BYE" for r in responses):
+        return True
+    return not responses and waited < IDLE_CHECK_SECONDS / 2
+
+
+class Backoff:
+    """Exponential backoff with full jitter, for reconnecting after an outage."""
+
+    def __init__(
+        self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None
+    ) -> None:
+        self.base, self.cap = base, cap
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        """The wait before the next attempt; each failure doubles the ceiling."""
+        ceiling = min(self.cap, self.base * 2**self.failures)
+        self.failures += 1
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def watch(intake: ImapIntake, stop: threading.Event, poll_interval: float) -> None:
+    """Process mail as it arrives until ``stop`` is set.
+
+    After each poll the intake waits for new mail with IDLE where the server
+    offers it (one watched folder), re-issued before the server's 30-minute
+    limit, and otherwise sleeps ``poll_interval``. Any error — the server gone,
+    the database unavailable — is logged and retried with backoff and jitter;
+    this loop never ends on its own, so one mailbox's outage never stops the
+    others.
+    """
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            intake.poll()
+            if backoff.failures:
+                log.info("%s: working again", intake.account.label)
+            backoff.reset()
+            intake.wait_for_mail(stop, poll_interval)
+        except (MailboxUnavailable, IntakeUnavailable) as exc:
+            delay = backoff.next_delay()
+            log.warning("%s; retrying in %.1f s", exc, delay)
+            intake.close()
+            stop.wait(delay)
+    intake.close()

@@ -18,10 +18,15 @@ Who does what, and why:
   (``MAILER-DAEMON``) and mixes the text of attached forwarded mails into the
   body.
 
-Everything that reaches a text field has gone through ``_decode_bytes``:
-declared charset, then utf-8, then cp1252/latin-1, so that decoding never
-raises and never silently drops characters. Text fields carry no NUL and no
-lone surrogate, so that every database and JSON sink accepts them.
+Every text field has gone through ``_decode_bytes`` (declared charset, utf-8,
+cp1252/latin-1, in the order ``_decode_bytes`` explains), so that decoding
+never raises and never silently drops characters, and carries no NUL and no
+lone surrogate, so that every database and JSON sink accepts it.
+
+Hostile input is bounded: the MIME walk is iterative with depth and part
+limits, HTML is read by a linear scanner, and the few stdlib and mail-parser
+routines that are quadratic (parameter parsing, ``decode_header``) never see
+more than a bounded input (see the limits below).
 """
 
 from __future__ import annotations
@@ -38,7 +43,6 @@ import email.utils
 import functools
 import hashlib
 import io
-import logging
 import mimetypes
 import re
 from dataclasses import dataclass, field
@@ -46,14 +50,6 @@ from datetime import UTC, datetime
 from html import unescape
 
 import mailparser
-
-# mail-parser logs a warning for every part it does not render as text (each
-# image, each DSN part) and an error with the raw header for every header it
-# cannot decode. We decode those ourselves and record what matters in
-# ``InboundMail.defects``, so on the hot path these records are only noise,
-# some of it sender-controlled. An operator's logging configuration may still
-# lower this level again.
-logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 
 class UnparseableMail(Exception):
@@ -124,6 +120,7 @@ class InboundMail:
 # Limits against hostile input. A real mail stays far below each of them; a
 # mail beyond one is still parsed, the excess is skipped and named in
 # ``defects`` (the raw mail is stored before parsing, so nothing is lost).
+# Only ``MAX_PARAMETER_HEADER`` refuses the mail (see its check).
 # --------------------------------------------------------------------------
 
 #: MIME nesting below this depth is not walked (the stdlib parser recurses per level).
@@ -138,6 +135,12 @@ _MAX_DEFECT_CHARS = 200
 #: Message-IDs and filenames longer than this are cut (database columns are finite).
 _MAX_ID_CHARS = 998
 _MAX_FILENAME_CHARS = 255
+
+#: Address headers (From, To, Cc ...) longer than this are cut after a whole address.
+MAX_ADDRESS_HEADER = 64 * 1024
+#: Content-Type/Content-Disposition headers longer than this are refused.
+#: Real ones stay under a few KB even with long RFC 2231 file names.
+MAX_PARAMETER_HEADER = 32 * 1024
 
 #: The domain of synthesized Message-IDs; ``.invalid`` can never be a real domain (RFC 2606).
 SYNTHETIC_ID_DOMAIN = "maildesk.invalid"
@@ -164,6 +167,7 @@ def parse(raw: bytes) -> InboundMail:
 def _parse(raw: bytes) -> InboundMail:
     if not raw.strip():
         raise UnparseableMail("empty message")
+    _refuse_huge_parameter_headers(raw)
     defects = _Defects()
     message = _read_tree(raw, defects)
     hint = _charset_hint(message)
@@ -173,9 +177,10 @@ def _parse(raw: bytes) -> InboundMail:
         for name, value in message.raw_items()
     )
     raw_headers = _raw_headers(message)
+    _bound_address_headers(raw_headers, defects)
     first = {name: values[0] for name, values in raw_headers.items()}
 
-    view = _mailparser_view(message)
+    view = _mailparser_view(raw_headers)
     defects.extend(_mailparser_defects(view))
 
     sender, sender_name = _sender(raw_headers, hint)
@@ -213,20 +218,49 @@ def _parse(raw: bytes) -> InboundMail:
     )
 
 
+_PARAMETER_HEADER = re.compile(
+    rb"^(content-(?:type|disposition))[ \t]*:[^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _refuse_huge_parameter_headers(raw: bytes) -> None:
+    """Refuse a mail with a Content-Type or Content-Disposition longer than the limit.
+
+    The stdlib reads parameters in quadratic time (``email.message._parseparam``
+    re-slices the rest of the header for each ``;``), and its parser reads the
+    boundary of every multipart: a 200 KB header costs it 0.5 s, a 25 MB one
+    hours. No real mail comes near the limit, so such a mail is quarantined
+    rather than cut. Only mails longer than the limit can hold such a header,
+    so only those are scanned (about 10 ms per MB).
+    """
+    if len(raw) <= MAX_PARAMETER_HEADER:
+        return
+    for match in _PARAMETER_HEADER.finditer(raw):
+        if match.end() - match.start() > MAX_PARAMETER_HEADER:
+            name = match.group(1).decode("ascii").title()
+            size = match.end() - match.start()
+            raise UnparseableMail(f"{name} header of {size} bytes is beyond any real mail")
+
+
 def _read_tree(raw: bytes, defects: _Defects) -> email.message.Message:
     """The stdlib ``compat32`` tree of ``raw``, after repairing a broken header block.
 
-    Three repairs, each only when the plain parse shows the damage, so a
+    Repairs, each only when the plain parse shows the damage, so that a
     well-formed mail costs one parse: blank lines before the headers are
-    skipped; one banner line before the headers ("---- Original email message
-    ----") is skipped; header lines that lost their leading whitespace (a
-    folded Received line cut by a copy-paste) are read as folded when more
-    headers follow them, instead of ending the header block there.
+    skipped; an indented first header line is read as a header; one banner
+    line before the headers ("---- Original email message ----") is skipped;
+    header lines that lost their leading whitespace (a folded Received line
+    cut by a copy-paste) are read as folded when more headers follow them,
+    instead of ending the header block there.
     """
     source = raw
     if raw[:1] in (b"\r", b"\n"):
         source = raw.lstrip(b"\r\n")
         defects.add("leading blank lines before the headers skipped")
+    if source[:1] in (b" ", b"\t") and _HEADER_START.match(source.lstrip(b" \t")):
+        source = source.lstrip(b" \t")  # the stdlib would drop an indented first header
+        defects.add("indented first header line read as a header")
     message = email.message_from_bytes(source, policy=email.policy.compat32)
     if len(message) == 0:
         _, newline, rest = source.partition(b"\n")
@@ -285,8 +319,8 @@ def _charset_hint(message: email.message.Message) -> str | None:
         charset = part.get_content_charset()
         if charset:
             return str(charset)
-        payload = part.get_payload()
-        if part.is_multipart() and isinstance(payload, list):
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
             stack.extend(p for p in reversed(payload) if isinstance(p, email.message.Message))
     return None
 
@@ -298,24 +332,27 @@ def _charset_hint(message: email.message.Message) -> str | None:
 
 #: The headers mail-parser is shown: the Date, and the address headers whose
 #: diagnostics explain an odd sender. Not To/Cc: its per-address parsing costs
-#: seconds on a list of thousands, for diagnostics nobody acts on.
-_MAILPARSER_HEADERS = frozenset({"date", "from", "sender", "reply-to"})
+#: seconds on a list of thousands, for diagnostics nobody acts on. Not Sender:
+#: it has no diagnostics for it, only a quadratic ``decode_header`` pass.
+_MAILPARSER_HEADERS = ("date", "from", "reply-to")
 
 
-def _mailparser_view(message: email.message.Message) -> mailparser.MailParser:
-    """mail-parser's reading of the Date and address headers of ``message``.
+def _mailparser_view(raw_headers: dict[str, list[str]]) -> mailparser.MailParser:
+    """mail-parser's reading of the Date and address headers of the mail.
 
-    It gets a header-only copy holding just those headers. Fed the whole
+    It gets a header-only mail holding just those headers. Fed the whole
     mail, it also decodes every header through ``email.header.decode_header``
     (quadratic: a 1 MB subject of encoded words costs it 15 s), parses every
     Received line, re-encodes every attachment to base64 and crashes on a
     multipart without start boundary (real SendGrid bounces), all for output
     this module does not use; that was half the parse time of the corpus.
+    Values beyond ``MAX_ADDRESS_HEADER`` are left out for the same reason.
     """
     view = email.message.Message()
-    for name, value in message.raw_items():
-        if name.strip().lower() in _MAILPARSER_HEADERS:
-            view[name] = value
+    for name in _MAILPARSER_HEADERS:
+        for value in raw_headers.get(name, ()):
+            if len(value) <= MAX_ADDRESS_HEADER:
+                view[name] = value
     return mailparser.MailParser(view)
 
 
@@ -464,6 +501,28 @@ def _word_bytes(encoding: str, text: str) -> bytes | None:
     return binascii.a2b_qp(text.encode("utf-8"), header=True)
 
 
+_ADDRESS_HEADERS = ("from", "sender", "return-path", "to", "cc", "reply-to")
+
+
+def _bound_address_headers(raw_headers: dict[str, list[str]], defects: _Defects) -> None:
+    """Cut address headers longer than ``MAX_ADDRESS_HEADER`` after a whole address.
+
+    Address parsing is linear but slow (a 1 MB To of 50,000 addresses costs
+    seconds); a list that long is not a real mail's, and its first few
+    thousand addresses say all there is.
+    """
+    for name in _ADDRESS_HEADERS:
+        values = raw_headers.get(name, [])
+        for index, value in enumerate(values):
+            if len(value) > MAX_ADDRESS_HEADER:
+                cut = value[:MAX_ADDRESS_HEADER]
+                comma = cut.rfind(",")
+                values[index] = cut[:comma] if comma > 0 else cut
+                defects.add(
+                    f"{name} header of {len(value)} characters cut after its first addresses"
+                )
+
+
 def _raw_headers(message: email.message.Message) -> dict[str, list[str]]:
     """Every raw header value by lower-cased name, in order."""
     found: dict[str, list[str]] = {}
@@ -477,7 +536,8 @@ def _raw_headers(message: email.message.Message) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------
 
 _ADDRESS_SPEC = re.compile(r"(?:\"[^\"\\]*\"|[^\s@\"<>(),;:\[\]\\]+)@[^\s@\"<>(),;:\\]+")
-_LOCAL_ONLY = re.compile(r"[^\s@\"<>(),;:\[\]\\]+")
+#: A bare local part (``MAILER-DAEMON``) counts only when it looks like a mailbox name.
+_LOCAL_ONLY = re.compile(r"[a-z0-9][a-z0-9._+-]{0,63}")
 _MSG_ID = re.compile(r"<([^<>]*)>")
 
 
@@ -796,12 +856,12 @@ class _Body:
             ctype = part.get_content_type()
             for defect in part.defects:
                 self.defects.add(f"part {index} {ctype}: {type(defect).__name__}")
-            payload = part.get_payload()
-            if ctype.startswith("multipart/") and isinstance(payload, list):
+            if ctype.startswith("multipart/") and part.is_multipart():
                 if depth >= MAX_DEPTH:
                     self.defects.add(f"MIME nested deeper than {MAX_DEPTH}; inner parts ignored")
                     continue
                 inside = in_attachment or part.get_content_disposition() == "attachment"
+                payload = part.get_payload()
                 children = [child for child in payload if isinstance(child, email.message.Message)]
                 stack.extend((child, depth + 1, inside) for child in reversed(children))
                 continue
@@ -862,18 +922,34 @@ class _Body:
 
 def _payload_bytes(part: email.message.Message) -> bytes:
     """The decoded payload of a leaf part; for ``message/*`` the embedded mail's bytes."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
+    if part.is_multipart():  # message/*: the stdlib parsed the embedded mail
         return _embedded_bytes(part)
+    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+    wire = _wire_bytes(part)
+    if encoding == "quoted-printable" and _LONE_CR.search(wire):
+        # CR-only line ends (old Mac mail): binascii stops decoding at "=\r",
+        # silently dropping the rest of the part.
+        return binascii.a2b_qp(_LONE_CR.sub(b"\n", wire))
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return b""
-    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if encoding in _UU_ENCODINGS and not isinstance(payload, list):
-        wire = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
-        if data == wire:  # the stdlib gave up: no "begin" line
-            return _uudecode_bare(wire)
+    if encoding in _UU_ENCODINGS and data == wire:  # the stdlib gave up: no "begin" line
+        return _uudecode_bare(wire)
     return data
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _wire_bytes(part: email.message.Message) -> bytes:
+    """The part's body as received, before any transfer decoding.
+
+    ``compat32`` keeps it in ``_payload`` as ASCII text with 8-bit bytes
+    escaped as surrogates; the public ``get_payload()`` re-decodes 8-bit
+    content with the declared charset, so it is not the wire any more.
+    """
+    payload = getattr(part, "_payload", None)
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
 
 _UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
