@@ -1,0 +1,68 @@
+"""The four real contracts as example configs: valid, and saying what the contracts say."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from maildesk.configfile import load_settings
+from maildesk.sla.policy import calendar_from_config
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
+NAMES = ["learning-helpdesk", "prepaid-assistance", "hosting-support", "maintenance-subscription"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_loads_and_its_calendars_build(name: str) -> None:
+    settings = load_settings(EXAMPLES / f"{name}.toml")
+    assert settings.clients, "each example has clients"
+    assert any(c.authorised for cl in settings.clients for c in cl.contacts)
+    assert any(not c.authorised for cl in settings.clients for c in cl.contacts)
+    for policy in settings.policies.values():
+        calendar_from_config(policy.calendar)
+
+
+def test_learning_helpdesk_says_what_its_contract_says() -> None:
+    s = load_settings(EXAMPLES / "learning-helpdesk.toml")
+    policy = s.policies["default"]
+    assert policy.required.items == ("url", "screenshot", "steps")
+    assert policy.sla.minutes("high") == (60, 240)
+    assert policy.sla.minutes("normal") == (240, 2 * 570)
+    assert policy.sla.minutes("low") == (480, 5 * 570)
+    assert policy.oncall.pages == ("high",)
+    assert (policy.billing.unit_minutes, policy.billing.starter_grant_hours) == (15, 3.0)
+    cal = calendar_from_config(policy.calendar)
+    brussels = ZoneInfo("Europe/Brussels")
+    assert cal.is_open(datetime(2026, 11, 20, 17, 59, tzinfo=brussels))
+    assert not cal.is_open(datetime(2026, 11, 20, 18, 0, tzinfo=brussels))
+    assert cal.is_closed_day(date(2026, 4, 6)), "Easter Monday"
+
+
+def test_prepaid_assistance_bank_closed_day_is_closed() -> None:
+    s = load_settings(EXAMPLES / "prepaid-assistance.toml")
+    policy = s.policies["default"]
+    assert policy.required.items == ("url", "screenshot", "steps", "login")
+    assert policy.billing.timesheet_after_task
+    cal = calendar_from_config(policy.calendar)
+    assert cal.is_closed_day(date(2026, 4, 3)), "Good Friday: banks closed"
+    assert cal.is_closed_day(date(2026, 7, 21)), "Belgian national day"
+
+
+def test_hosting_support_bills_started_half_hours_at_60() -> None:
+    s = load_settings(EXAMPLES / "hosting-support.toml")
+    billing = s.policies["default"].billing
+    assert (billing.kind, billing.unit_minutes, billing.hourly_rate) == ("hourly", 30, 60.0)
+    assert all(c.require_authentication for c in s.clients)
+
+
+def test_maintenance_subscription_closure_and_cancellation() -> None:
+    s = load_settings(EXAMPLES / "maintenance-subscription.toml")
+    cal = calendar_from_config(s.policies["default"].calendar)
+    assert cal.is_closed_day(date(2026, 12, 28)), "the announced year-end closure"
+    assert s.policies["default"].billing.kind == "subscription"
+    cancelled = s.policies[s.client("garage-smit").policy].billing  # type: ignore[union-attr]
+    assert cancelled.cancelled_on == date(2026, 10, 1)
+    assert cancelled.after_cancellation_minimum_minutes == 60
