@@ -183,7 +183,18 @@ class OnCallConfig(_Model):
 
 
 class BillingConfig(_Model):
-    """How recorded time becomes billed time under this contract."""
+    """How recorded time becomes billed time under this contract.
+
+    ``kind``: *prepaid* draws billed time from bundles of hours (overage beyond
+    them is billed at ``hourly_rate``); *subscription* records time without
+    deducting it (``#billable`` work is billed at the rate); *hourly* bills all
+    work at the rate. ``unit_minutes``/``minimum_minutes`` round each time entry
+    (every started unit is due). The low-balance notice goes out when the hours
+    left drop below ``low_balance_hours`` or ``low_balance_percent`` of the
+    last bundle bought or granted, whichever is larger. From ``cancelled_on``
+    every entry is billed at the rate with the ``after_cancellation_*`` rounding
+    (unit ``None``: the contract's own unit).
+    """
 
     kind: Literal["prepaid", "subscription", "hourly"] = "prepaid"
     unit_minutes: Annotated[int, Field(ge=1)] = 1
@@ -192,7 +203,27 @@ class BillingConfig(_Model):
     currency: str = "EUR"
     starter_grant_hours: Annotated[float, Field(ge=0)] = 0.0
     low_balance_hours: Annotated[float, Field(ge=0)] = 0.0
+    low_balance_percent: Annotated[float, Field(ge=0, le=100)] = 0.0
     timesheet_after_task: bool = False
+    cancelled_on: date | None = None
+    after_cancellation_unit_minutes: Annotated[int, Field(ge=1)] | None = None
+    after_cancellation_minimum_minutes: Annotated[int, Field(ge=0)] = 60
+
+    @model_validator(mode="after")
+    def _roundings(self) -> BillingConfig:
+        for unit, minimum, what in (
+            (self.unit_minutes, self.minimum_minutes, "minimum_minutes"),
+            (
+                self.after_cancellation_unit_minutes or self.unit_minutes,
+                self.after_cancellation_minimum_minutes,
+                "after_cancellation_minimum_minutes",
+            ),
+        ):
+            if minimum % unit:
+                raise ValueError(
+                    f"{what} ({minimum}) must be a multiple of the billing unit ({unit} min)"
+                )
+        return self
 
 
 class Policy(_Model):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,6 +36,14 @@ class Identity:
     loop_token: str
 
 
+class MailAttachment(NamedTuple):
+    """A file attached to an outgoing mail (a statement's timesheet, for instance)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass(frozen=True)
 class Draft:
     """A mail to queue. ``auto`` mails (acks, notices) carry Auto-Submitted (RFC 3834)."""
@@ -48,6 +57,7 @@ class Draft:
     references: tuple[str, ...] = ()
     auto: bool = True
     ticket_number: str | None = None
+    attachments: tuple[MailAttachment, ...] = ()
 
 
 def _bracket(message_id: str) -> str:
@@ -77,6 +87,14 @@ def compose(draft: Draft, identity: Identity, now: datetime) -> tuple[str, bytes
     if draft.ticket_number:
         msg["X-Maildesk-Ticket"] = draft.ticket_number
     msg.set_content(draft.body)
+    for attachment in draft.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(
+            attachment.data,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
     return message_id, msg.as_bytes()
 
 

@@ -48,15 +48,13 @@ def _free_port() -> int:
 def wire_mail(
     subject: str = "Login page broken", body: str | None = None, to: str = SUPPORT
 ) -> tuple[bytes, str]:
-    """``helpers.mail`` with CRLF line ends, as an MTA sends it over LMTP.
+    """``helpers.mail`` from the client; it has CRLF line ends, as an MTA sends over LMTP.
 
     smtplib converts the line ends of ``str`` messages only; bytes go out as given.
     """
     if body is None:
-        raw, mid = mail(sender=CLIENT, subject=subject, to=to)
-    else:
-        raw, mid = mail(sender=CLIENT, subject=subject, to=to, body=body)
-    return raw.replace(b"\n", b"\r\n"), mid
+        return mail(sender=CLIENT, subject=subject, to=to)
+    return mail(sender=CLIENT, subject=subject, to=to, body=body)
 
 
 @dataclass

@@ -1,0 +1,337 @@
+"""The ledger: a client's hours as append-only entries in integer minutes.
+
+Every movement of a client's hours is one ``ledger_entries`` row, written once
+and never changed; a balance is the sum of a client's rows, always, so there
+is no stored balance to drift. The rules, decided here once:
+
+- **Kinds.** ``purchase`` (+minutes: a contract or punch card, optional
+  ``expires_at``) and ``grant`` (+minutes: free hours such as the starter
+  grant) are *bundles*. ``work`` is billed time (``-billed``): drawn from a
+  bundle (``bundle_id`` set), or billed at the hourly rate (``bundle_id`` NULL,
+  see below), or included in a subscription (0). ``expiry`` writes off the
+  remainder of an expired bundle (``bundle_id`` = that bundle). ``adjustment``
+  is a correction; maildesk itself writes one only as the counter-entry of time
+  billed at the hourly rate (``reference`` :data:`RATE_REFERENCE`).
+- **Billed is always ``-minutes`` of a work row**, and the time billed at the
+  hourly rate (overage, hourly contracts, ``#billable`` work) is moved out of
+  the prepaid balance by a paired ``adjustment`` of ``+billed``. So a
+  balance stays the prepaid hours left, a statement's work rows sum to what was
+  billed, and the prepaid hours a new punch card brings are never eaten by
+  earlier overage (which is invoiced at the rate instead).
+- **Bundles are drawn oldest first** (by ``at``, then id); one booking may be
+  split over several bundles. Its first row carries the booking's key and its
+  worked (raw) minutes; further rows carry ``KEY#partN`` and 0 raw minutes.
+- **Expiry is written when it is next looked at**: every writer and
+  :func:`balance` first calls :func:`expire_bundles`, which appends an
+  ``expiry`` row dated at the bundle's ``expires_at`` (key ``expiry:ID``, so
+  once). No job is needed, and a statement for a past week, computed after
+  that week, sees the expiry in the week it happened.
+- **Concurrency.** Writers lock the client row (``SELECT … FOR UPDATE`` on
+  PostgreSQL; SQLite serialises writers), so two processes booking for one
+  client never draw the same minutes twice; the unique idempotency key makes a
+  repeated booking a no-op or, in a race, a rolled-back duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from maildesk.core.config import Settings
+from maildesk.store.models import Client, LedgerEntry
+from maildesk.store.once import claim
+
+__all__ = [
+    "BUNDLE_KINDS",
+    "RATE_REFERENCE",
+    "STARTER_REFERENCE",
+    "AlreadyBooked",
+    "Balance",
+    "Bundle",
+    "UnknownClient",
+    "balance",
+    "balance_before",
+    "booking_key",
+    "bundles",
+    "entry_key",
+    "expire_bundles",
+    "grant_starter",
+    "grant_starter_hours",
+    "hours_to_minutes",
+    "is_booked",
+    "lock_client",
+    "ticket_billed",
+    "topup",
+]
+
+BUNDLE_KINDS = ("purchase", "grant")
+RATE_REFERENCE = "billed-at-rate"
+"""``reference`` of the adjustment that moves rate-billed time out of the balance."""
+STARTER_REFERENCE = "starter grant"
+"""``reference`` of a client's starter grant."""
+
+_MAX_KEY = 200
+_PART_RE = re.compile(r"#(?:part\d+|rate)$")
+
+
+class UnknownClient(LookupError):
+    """No client with that key in the database (is it in the config, and has it started?)."""
+
+
+class AlreadyBooked(ValueError):
+    """An entry with this idempotency key exists: the same top-up was recorded before."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A purchase or grant and what is left of it."""
+
+    id: int
+    kind: str
+    at: datetime
+    minutes: int
+    remaining: int
+    expires_at: datetime | None
+    reference: str
+
+    def live(self, now: datetime) -> bool:
+        """Whether minutes can still be drawn from it at ``now``."""
+        return self.remaining > 0 and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A client's balance: the sum of the entries, and the bundles it is made of."""
+
+    client_id: int
+    minutes: int
+    bundles: tuple[Bundle, ...]
+
+    @property
+    def drawable(self) -> int:
+        """Minutes that work can still draw from bundles (equals ``minutes`` in practice)."""
+        return sum(b.remaining for b in self.bundles)
+
+
+def entry_key(key: str) -> str:
+    """``key`` as stored: long keys (Message-IDs can be ~1000 chars) become their sha256."""
+    if len(key) <= _MAX_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def booking_key(stored_key: str) -> str:
+    """The key of the booking a row belongs to (strips ``#partN`` / ``#rate``)."""
+    return _PART_RE.sub("", stored_key)
+
+
+def hours_to_minutes(hours: float | str) -> int:
+    """Whole minutes in ``hours`` (``1.5`` → 90), rounded to the minute."""
+    return int((Decimal(str(hours)) * 60).to_integral_value())
+
+
+def lock_client(session: Session, client_id: int) -> Client | None:
+    """The client row, locked for this transaction so bookings for it run one at a time."""
+    return session.scalars(
+        select(Client)
+        .where(Client.id == client_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def is_booked(session: Session, stored_key: str) -> bool:
+    return (
+        session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.idempotency_key == stored_key).limit(1)
+        )
+        is not None
+    )
+
+
+def bundles(session: Session, client_id: int) -> list[Bundle]:
+    """Every bundle of the client with what is left of it, oldest first."""
+    rows = session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.client_id == client_id, LedgerEntry.kind.in_(BUNDLE_KINDS))
+        .order_by(LedgerEntry.at, LedgerEntry.id)
+    ).all()
+    used = {
+        bundle_id: total
+        for bundle_id, total in session.execute(
+            select(LedgerEntry.bundle_id, func.sum(LedgerEntry.minutes))
+            .where(LedgerEntry.client_id == client_id, LedgerEntry.bundle_id.is_not(None))
+            .group_by(LedgerEntry.bundle_id)
+        )
+    }
+    return [
+        Bundle(
+            id=row.id,
+            kind=row.kind,
+            at=row.at,
+            minutes=row.minutes,
+            remaining=row.minutes + int(used.get(row.id) or 0),
+            expires_at=row.expires_at,
+            reference=row.reference,
+        )
+        for row in rows
+    ]
+
+
+def expire_bundles(session: Session, client_id: int, now: datetime) -> int:
+    """Write off what is left of bundles expired by ``now``; returns the minutes written off."""
+    total = 0
+    for bundle in bundles(session, client_id):
+        if bundle.expires_at is None or bundle.expires_at > now or bundle.remaining <= 0:
+            continue
+        key = f"expiry:{bundle.id}"
+        if is_booked(session, key):
+            continue
+        session.add(
+            LedgerEntry(
+                client_id=client_id,
+                at=bundle.expires_at,
+                kind="expiry",
+                minutes=-bundle.remaining,
+                bundle_id=bundle.id,
+                reference=bundle.reference,
+                note="remainder expired",
+                idempotency_key=key,
+            )
+        )
+        total += bundle.remaining
+    if total:
+        session.flush()
+    return total
+
+
+def balance_before(session: Session, client_id: int, when: datetime) -> int:
+    """The sum of the client's entries dated before ``when`` (a statement's opening)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+                LedgerEntry.client_id == client_id, LedgerEntry.at < when
+            )
+        )
+        or 0
+    )
+
+
+def balance(session: Session, client_id: int, now: datetime) -> Balance:
+    """The client's balance at ``now``: due expiries are written off first, then summed."""
+    expire_bundles(session, client_id, now)
+    total = int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+                LedgerEntry.client_id == client_id
+            )
+        )
+        or 0
+    )
+    live = tuple(b for b in bundles(session, client_id) if b.live(now))
+    return Balance(client_id=client_id, minutes=total, bundles=live)
+
+
+def ticket_billed(session: Session, ticket_id: int) -> int:
+    """Minutes billed so far on a ticket (all its work rows), for the quote cap."""
+    return -int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+                LedgerEntry.ticket_id == ticket_id, LedgerEntry.kind == "work"
+            )
+        )
+        or 0
+    )
+
+
+def _client_by_key(session: Session, client_key: str) -> Client:
+    client = session.scalar(select(Client).where(Client.key == client_key))
+    if client is None:
+        raise UnknownClient(f"no client {client_key!r} in the database")
+    locked = lock_client(session, client.id)
+    assert locked is not None
+    return locked
+
+
+def topup(
+    session: Session,
+    client_key: str,
+    minutes: int,
+    reference: str,
+    expires_at: datetime | None,
+    now: datetime,
+    *,
+    actor: str = "maildesk",
+) -> LedgerEntry:
+    """Book a purchase of ``minutes`` (a contract or punch card) for the client.
+
+    ``reference`` (the invoice number) makes the purchase idempotent: the same
+    reference twice for one client raises :class:`AlreadyBooked`.
+    """
+    if minutes <= 0:
+        raise ValueError(f"a purchase must add time, not {minutes} minutes")
+    if not reference.strip():
+        raise ValueError("a purchase needs a reference (the invoice number)")
+    if expires_at is not None and expires_at <= now:
+        raise ValueError(f"the purchase would already be expired ({expires_at.isoformat()})")
+    client = _client_by_key(session, client_key)
+    key = entry_key(f"purchase:{client_key}:{reference.strip()}")
+    if is_booked(session, key):
+        raise AlreadyBooked(f"{reference} was already booked for {client_key}")
+    expire_bundles(session, client.id, now)
+    entry = LedgerEntry(
+        client_id=client.id,
+        at=now,
+        kind="purchase",
+        minutes=minutes,
+        expires_at=expires_at,
+        actor=actor,
+        reference=reference.strip(),
+        idempotency_key=key,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def grant_starter(
+    session: Session, client: Client, minutes: int, now: datetime
+) -> LedgerEntry | None:
+    """The client's starter grant, once in its life (an exactly-once marker guards it)."""
+    if minutes <= 0 or not claim(session, f"starter_grant:{client.key}", now):
+        return None
+    entry = LedgerEntry(
+        client_id=client.id,
+        at=now,
+        kind="grant",
+        minutes=minutes,
+        reference=STARTER_REFERENCE,
+        idempotency_key=entry_key(f"grant:starter:{client.key}"),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def grant_starter_hours(session: Session, settings: Settings, now: datetime) -> int:
+    """Give each configured client its policy's starter hours if it never had them.
+
+    Meant to run at start-up right after the clients are mirrored into the
+    database; booking work does it too, for a client the start-up missed.
+    Returns how many clients got a grant now.
+    """
+    granted = 0
+    for cfg in settings.clients:
+        minutes = hours_to_minutes(settings.policies[cfg.policy].billing.starter_grant_hours)
+        if minutes <= 0:
+            continue
+        client = session.scalar(select(Client).where(Client.key == cfg.id))
+        if client is not None and grant_starter(session, client, minutes, now) is not None:
+            granted += 1
+    return granted

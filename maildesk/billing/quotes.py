@@ -1,0 +1,152 @@
+"""Quotes: work quoted before it is done, accepted or refused by the client in the thread.
+
+Rules:
+
+- ``#quote 3h what`` (:func:`create_quote`) records a pending quote and mails
+  it to the ticket's requester in the ticket's language, copying the client's
+  authorised contacts when the requester is not one of them (only they can
+  accept). A new quote on a ticket supersedes one still pending.
+- The client's reply (:func:`answer_quote`) answers the ticket's pending quote
+  when its new text says yes or no (:mod:`maildesk.billing.answers`) and the
+  writer is an authorised contact; an answer from anyone else is recorded as
+  an event and changes nothing.
+- On a ticket with accepted quotes, the billed total is capped at their sum
+  (:func:`accepted_minutes`, applied by :mod:`maildesk.billing.contracts`). A
+  pending or refused quote caps nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from maildesk.billing.answers import read_answer
+from maildesk.billing.contracts import format_rate
+from maildesk.billing.mailing import authorised_contacts, is_authorised, queue
+from maildesk.core.durations import format_minutes
+from maildesk.notify.context import MailContext
+from maildesk.store.models import Client, Contact, Event, Quote, Ticket
+
+__all__ = ["accepted_minutes", "answer_quote", "create_quote", "pending_quote"]
+
+
+def accepted_minutes(session: Session, ticket_id: int) -> int | None:
+    """The quoted minutes the ticket's billing is capped at, or None when nothing was accepted."""
+    total = session.scalar(
+        select(func.sum(Quote.minutes)).where(
+            Quote.ticket_id == ticket_id, Quote.status == "accepted"
+        )
+    )
+    return None if total is None else int(total)
+
+
+def pending_quote(session: Session, ticket_id: int) -> Quote | None:
+    return session.scalars(
+        select(Quote)
+        .where(Quote.ticket_id == ticket_id, Quote.status == "pending")
+        .order_by(Quote.id.desc())
+        .limit(1)
+    ).first()
+
+
+def create_quote(
+    session: Session,
+    ctx: MailContext,
+    ticket: Ticket,
+    minutes: int,
+    description: str,
+    actor: str,
+) -> Quote:
+    """Record a quote of ``minutes`` for ``description`` and mail it to the client."""
+    if minutes <= 0:
+        raise ValueError(f"a quote must be for some time, not {minutes} minutes")
+    now = ctx.clock.now()
+    for old in session.scalars(
+        select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "pending")
+    ):
+        old.status = "superseded"
+    quote = Quote(
+        ticket_id=ticket.id,
+        minutes=minutes,
+        description=description.strip(),
+        status="pending",
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(quote)
+    session.flush()
+    session.add(
+        Event(
+            ticket_id=ticket.id,
+            at=now,
+            kind="quote_created",
+            actor=actor,
+            detail={"quote_id": quote.id, "minutes": minutes, "description": quote.description},
+        )
+    )
+    client = session.get(Client, ticket.client_id) if ticket.client_id else None
+    to: tuple[str, ...] = (ticket.requester,)
+    if client is not None and not is_authorised(session, ticket, ticket.requester):
+        to = tuple(dict.fromkeys((*to, *authorised_contacts(session, client.id))))
+    _, policy = ctx.settings.policy_for(client.key if client else None)
+    name = session.scalar(select(Contact.name).where(Contact.email == ticket.requester)) or ""
+    queue(
+        session,
+        ctx,
+        "quote",
+        ticket.language,
+        to,
+        now,
+        ticket=ticket,
+        auto=False,
+        tag=ctx.numbers.tag(ticket.number),
+        number=ticket.number,
+        subject=ticket.subject,
+        name=name,
+        hours=format_minutes(minutes),
+        description=quote.description,
+        rate=format_rate(policy.billing),
+    )
+    return quote
+
+
+def answer_quote(
+    session: Session, ctx: MailContext, ticket: Ticket, text: str, actor: str
+) -> str | None:
+    """Record the client's answer to the ticket's pending quote.
+
+    ``text`` is the new text of the client's reply. Returns ``"accepted"``,
+    ``"refused"``, or None (no pending quote, no clear answer, or a writer who
+    may not answer).
+    """
+    quote = pending_quote(session, ticket.id)
+    if quote is None:
+        return None
+    answer = read_answer(text)
+    if answer is None:
+        return None
+    now = ctx.clock.now()
+    if not is_authorised(session, ticket, actor):
+        session.add(
+            Event(
+                ticket_id=ticket.id,
+                at=now,
+                kind="quote_answer_ignored",
+                actor=actor,
+                detail={"quote_id": quote.id, "answer": answer, "reason": "not authorised"},
+            )
+        )
+        return None
+    quote.status = "accepted" if answer == "accept" else "refused"
+    quote.answered_at = now
+    quote.answered_by = actor.strip().lower()
+    session.add(
+        Event(
+            ticket_id=ticket.id,
+            at=now,
+            kind=f"quote_{quote.status}",
+            actor=actor,
+            detail={"quote_id": quote.id, "minutes": quote.minutes},
+        )
+    )
+    return quote.status

@@ -1,0 +1,73 @@
+"""The few words billing writes outside templates (statement lines, sheet headers), per language."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+__all__ = ["MONTHS", "WORDS", "date_range"]
+
+WORDS: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "purchase": "Purchase",
+        "grant": "Free hours",
+        "expiry": "Expired:",
+        "adjustment": "Adjustment",
+        "work": "Work",
+        "at_rate": "at the hourly rate",
+        "included": "included",
+        "total": "Total",
+        "header": "Date|Ticket|Subject|Staff|Worked (min)|Billed (min)"
+        "|From prepaid hours (min)|At the hourly rate (min)",
+    },
+    "nl": {
+        "purchase": "Aankoop",
+        "grant": "Gratis uren",
+        "expiry": "Vervallen:",
+        "adjustment": "Correctie",
+        "work": "Werk",
+        "at_rate": "tegen uurtarief",
+        "included": "inbegrepen",
+        "total": "Totaal",
+        "header": "Datum|Ticket|Onderwerp|Medewerker|Gewerkt (min)|Gefactureerd (min)"
+        "|Van vooraf betaalde uren (min)|Tegen uurtarief (min)",
+    },
+    "fr": {
+        "purchase": "Achat",
+        "grant": "Heures offertes",
+        "expiry": "Expiré :",
+        "adjustment": "Correction",
+        "work": "Travail",
+        "at_rate": "au tarif horaire",
+        "included": "inclus",
+        "total": "Total",
+        "header": "Date|Ticket|Objet|Intervenant|Travail (min)|Facturé (min)"
+        "|Sur les heures prépayées (min)|Au tarif horaire (min)",
+    },
+}
+
+MONTHS: Final[dict[str, tuple[str, ...]]] = {
+    "en": (
+        *("January", "February", "March", "April", "May", "June", "July"),
+        *("August", "September", "October", "November", "December"),
+    ),
+    "nl": (
+        *("januari", "februari", "maart", "april", "mei", "juni", "juli"),
+        *("augustus", "september", "oktober", "november", "december"),
+    ),
+    "fr": (
+        *("janvier", "février", "mars", "avril", "mai", "juin", "juillet"),
+        *("août", "septembre", "octobre", "novembre", "décembre"),
+    ),
+}
+
+
+def date_range(first: date, last: date, language: str) -> str:
+    """``16–22 November 2026``, ``30 November – 6 December 2026``, across years in full."""
+    months = MONTHS.get(language, MONTHS["en"])
+    end = f"{last.day} {months[last.month - 1]} {last.year}"
+    if first.year != last.year:
+        return f"{first.day} {months[first.month - 1]} {first.year} – {end}"
+    if first.month != last.month:
+        return f"{first.day} {months[first.month - 1]} – {end}"
+    return f"{first.day}–{end}"

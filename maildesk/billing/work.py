@@ -1,0 +1,249 @@
+"""Booking a staff member's ``#time`` entry under the client's contract.
+
+:func:`record_work` is the one call the staff-reply path makes per ``#time``
+line, inside the mail's transaction. Rules (the ledger's own are in
+:mod:`maildesk.billing.ledger`, the billing rules in
+:mod:`maildesk.billing.contracts`, the notices in :mod:`maildesk.billing.notices`):
+
+- **Once per key.** The caller's ``key`` (e.g. ``time:<Message-ID>:<line>``)
+  is the booking's idempotency key: the same key again books nothing and
+  returns ``status="duplicate"``.
+- **Held until approved.** On a ticket whose ``approval`` is ``"pending"``
+  (opened by a contact who may not draw on the hours) nothing is written to
+  the ledger: the entry is kept as a ``time_held`` event (its key claimed as
+  ``held:KEY``) and booked, under the same key, when an authorised contact
+  approves (:func:`release_held`), dated at the approval. Held time is never
+  billed before that; if approval never comes, it stays held for staff to
+  decide.
+- **No client, no booking.** Work on a ticket with no client is recorded as a
+  ``time_unbooked`` event only (there is no ledger to book it on).
+- The starter grant is given on the client's first booking if start-up did
+  not give it already; due expiries are written off before drawing.
+- Then the notices (low balance, used up) and, if configured, the timesheet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maildesk.billing import contracts, ledger
+from maildesk.billing.notices import balance_notices, send_timesheet, timesheet_enabled
+from maildesk.billing.quotes import accepted_minutes
+from maildesk.notify.context import MailContext
+from maildesk.store.models import Client, Event, LedgerEntry, Ticket
+from maildesk.store.once import claim, claimed
+
+__all__ = ["WorkBooking", "record_work", "release_held"]
+
+Status = Literal["booked", "held", "duplicate", "no_client"]
+
+
+@dataclass(frozen=True)
+class WorkBooking:
+    """What became of one ``#time`` entry (all durations in minutes)."""
+
+    status: Status
+    raw: int
+    billed: int = 0
+    drawn: int = 0
+    at_rate: int = 0
+    category: str = ""
+    remaining: int | None = None
+    """Prepaid minutes left after the booking (None: not a prepaid contract)."""
+    notices: tuple[str, ...] = ()
+    """Mails queued because of it: ``low_balance``, ``balance_zero``, ``timesheet``."""
+
+
+def record_work(
+    session: Session,
+    ctx: MailContext,
+    ticket: Ticket,
+    raw_minutes: int,
+    actor: str,
+    key: str,
+    *,
+    source: str = "",
+    timesheet: bool = True,
+) -> WorkBooking:
+    """Book ``raw_minutes`` of work by ``actor`` on ``ticket`` (see the module's rules).
+
+    ``source`` says where the entry came from for people (e.g. the mail's
+    Message-ID and line). ``timesheet=False`` skips the timesheet mail, for
+    all but the last ``#time`` line of one staff mail.
+    """
+    if raw_minutes <= 0:
+        raise ValueError(f"work time must be positive, not {raw_minutes} minutes")
+    now = ctx.clock.now()
+    stored = ledger.entry_key(key)
+    client = ledger.lock_client(session, ticket.client_id) if ticket.client_id else None
+    if client is None:
+        session.add(
+            Event(
+                ticket_id=ticket.id,
+                at=now,
+                kind="time_unbooked",
+                actor=actor,
+                detail={"minutes": raw_minutes, "reason": "ticket has no client"},
+            )
+        )
+        return WorkBooking("no_client", raw_minutes)
+    if ledger.is_booked(session, stored) or claimed(session, f"held:{stored}"):
+        return WorkBooking("duplicate", raw_minutes)
+    if ticket.approval == "pending":
+        claim(session, f"held:{stored}", now)
+        session.add(
+            Event(
+                ticket_id=ticket.id,
+                at=now,
+                kind="time_held",
+                actor=actor,
+                detail={"key": stored, "minutes": raw_minutes, "source": source},
+            )
+        )
+        return WorkBooking("held", raw_minutes)
+    return _book(session, ctx, ticket, client, raw_minutes, actor, stored, source, now, timesheet)
+
+
+def release_held(session: Session, ctx: MailContext, ticket: Ticket) -> list[WorkBooking]:
+    """Book the ticket's held entries (after approval); each key books once."""
+    client = ledger.lock_client(session, ticket.client_id) if ticket.client_id else None
+    if client is None:
+        return []
+    now = ctx.clock.now()
+    held = session.scalars(
+        select(Event)
+        .where(Event.ticket_id == ticket.id, Event.kind == "time_held")
+        .order_by(Event.id)
+    ).all()
+    pending = [e for e in held if not ledger.is_booked(session, str(e.detail["key"]))]
+    return [
+        _book(
+            session,
+            ctx,
+            ticket,
+            client,
+            int(event.detail["minutes"]),
+            event.actor,
+            str(event.detail["key"]),
+            str(event.detail.get("source", "")),
+            now,
+            timesheet=i == len(pending) - 1,
+        )
+        for i, event in enumerate(pending)
+    ]
+
+
+def _book(
+    session: Session,
+    ctx: MailContext,
+    ticket: Ticket,
+    client: Client,
+    raw: int,
+    actor: str,
+    key: str,
+    source: str,
+    now: datetime,
+    timesheet: bool,
+) -> WorkBooking:
+    _, policy = ctx.settings.policy_for(client.key)
+    billing = policy.billing
+    ledger.grant_starter(session, client, ledger.hours_to_minutes(billing.starter_grant_hours), now)
+    on = now.astimezone(ZoneInfo(policy.calendar.timezone)).date()
+    terms = contracts.terms_for(billing, billable=ticket.billable, on=on)
+    billed = contracts.bill_entry(
+        terms, raw, ledger.ticket_billed(session, ticket.id), accepted_minutes(session, ticket.id)
+    )
+    draws: list[tuple[int, int]] = []
+    at_rate = billed if terms.mode == "rate" else 0
+    category: str = terms.category
+    bundles: list[ledger.Bundle] = []
+    if terms.mode == "prepaid":
+        ledger.expire_bundles(session, client.id, now)
+        bundles = ledger.bundles(session, client.id)
+        live = [(b.id, b.remaining) for b in bundles if b.live(now)]
+        draws, at_rate = contracts.allocate(live, billed)
+        if at_rate and not draws:
+            category = "overage"
+
+    # One row per bundle drawn, then one for what is billed at the rate (or for
+    # nothing billed at all); the first row carries the key and the raw time.
+    parts: list[tuple[int, int | None, str]] = [(m, b, "prepaid") for b, m in draws]
+    if at_rate or not parts:
+        overage = at_rate and terms.mode == "prepaid"
+        parts.append((at_rate, None, "overage" if overage else terms.category))
+    for i, (minutes, bundle_id, reference) in enumerate(parts):
+        session.add(
+            LedgerEntry(
+                client_id=client.id,
+                at=now,
+                kind="work",
+                minutes=-minutes,
+                raw_minutes=raw if i == 0 else 0,
+                bundle_id=bundle_id,
+                ticket_id=ticket.id,
+                actor=actor,
+                reference=reference,
+                note=source,
+                idempotency_key=key if i == 0 else f"{key}#part{i + 1}",
+            )
+        )
+    if at_rate:
+        session.add(
+            LedgerEntry(
+                client_id=client.id,
+                at=now,
+                kind="adjustment",
+                minutes=at_rate,
+                ticket_id=ticket.id,
+                actor=actor,
+                reference=ledger.RATE_REFERENCE,
+                note=f"{at_rate} min billed at the hourly rate ({parts[-1][2]})",
+                idempotency_key=key + "#rate",
+            )
+        )
+    session.flush()
+    drawn = billed - at_rate
+    remaining: int | None = None
+    notices: tuple[str, ...] = ()
+    if terms.mode == "prepaid":
+        remaining = sum(b.remaining for b in bundles if b.live(now)) - drawn
+        notices = balance_notices(
+            session,
+            ctx,
+            client,
+            billing,
+            now,
+            remaining=remaining,
+            last_bundle=max(bundles, key=lambda b: (b.at, b.id), default=None),
+            drawn=drawn,
+            overage=at_rate,
+        )
+    if (
+        timesheet
+        and timesheet_enabled(ctx, client, billing)
+        and send_timesheet(session, ctx, ticket, client, remaining, now)
+    ):
+        notices = (*notices, "timesheet")
+    session.add(
+        Event(
+            ticket_id=ticket.id,
+            at=now,
+            kind="time_booked",
+            actor=actor,
+            detail={
+                "key": key,
+                "raw": raw,
+                "billed": billed,
+                "drawn": drawn,
+                "at_rate": at_rate,
+                "category": category,
+            },
+        )
+    )
+    return WorkBooking("booked", raw, billed, drawn, at_rate, category, remaining, notices)

@@ -1,0 +1,120 @@
+"""`maildesk clients` and `maildesk statements` as an operator uses them (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from maildesk.cli.main import app
+from maildesk.store.db import Database
+from tests.integration.helpers import settings_for
+
+pytestmark = pytest.mark.integration
+
+EXTRA = """
+[policies.default]
+
+[policies.cards.billing]
+kind = "prepaid"
+unit_minutes = 15
+starter_grant_hours = 3
+
+[[clients]]
+id = "acme"
+name = "Acme Learning"
+policy = "cards"
+contacts = [{ email = "boss@acme.example", name = "Boss", authorised = true }]
+
+[[clients]]
+id = "other"
+name = "Other Co"
+"""
+
+
+@pytest.fixture
+def config(sqlite_url: str, tmp_path: Path) -> str:
+    _, path = settings_for(sqlite_url, tmp_path, extra=EXTRA)
+    db = Database(sqlite_url)
+    db.upgrade()
+    db.dispose()
+    return str(path)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_topup_then_balance_list_and_show(config: str) -> None:
+    code, out, err = run(
+        "clients", "topup", "acme", "--hours", "10", "--ref", "INV-2026-014",
+        "--expires", "2099-12-31", "-c", config,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "booked 10 h (INV-2026-014); balance now 13 h" in out  # with the 3 h starter grant
+
+    code, out, err = run("clients", "balance", "acme", "--json", "-c", config)
+    assert code == 0, err
+    view = json.loads(out)
+    assert view["minutes"] == 780
+    assert [(b["kind"], b["remaining"]) for b in view["bundles"]] == [
+        ("grant", 180),
+        ("purchase", 600),
+    ]
+    assert view["bundles"][1]["expires_at"].startswith("2099-12-31T23:00:00")  # Brussels
+
+    code, out, err = run("clients", "list", "-c", config)
+    assert code == 0, err
+    assert "acme" in out and "13 h" in out and "Other Co" in out
+
+    code, out, err = run("clients", "show", "acme", "-c", config)
+    assert code == 0, err
+    assert "boss@acme.example Boss (authorised)" in out
+    assert "purchase" in out and "INV-2026-014" in out
+
+
+def test_topup_refuses_a_repeated_reference_and_bad_input(config: str) -> None:
+    args = ("clients", "topup", "acme", "--hours", "2.5", "--ref", "INV-1", "-c", config)
+    assert run(*args)[0] == 0
+    code, _, err = run(*args)
+    assert code == 1
+    assert "INV-1 was already booked for acme" in err
+    code, _, err = run("clients", "topup", "nobody", "--hours", "1", "--ref", "X", "-c", config)
+    assert (code, "no client 'nobody'" in err) == (1, True)
+    code, _, err = run("clients", "topup", "acme", "--hours", "0.001", "--ref", "X", "-c", config)
+    assert (code, "whole minutes" in err) == (2, True)
+    code, _, err = run(
+        "clients", "topup", "acme", "--hours", "1", "--ref", "X", "--expires", "soon", "-c", config
+    )
+    assert (code, "not a date" in err) == (2, True)
+    code, out, _ = run("clients", "balance", "acme", "-c", config)
+    assert "5 h 30 min left" in out
+
+
+def test_statement_preview_and_send(config: str, tmp_path: Path) -> None:
+    assert run("clients", "topup", "acme", "--hours", "10", "--ref", "INV-1", "-c", config)[0] == 0
+    code, _, err = run("statements", "preview", "acme", "--week", "2026-W99", "-c", config)
+    assert (code, "has no week 99" in err) == (2, True)
+
+    code, out, err = run(
+        "statements", "preview", "acme", "--out", str(tmp_path / "o"), "-c", config
+    )
+    assert code == 0, err
+    assert "Subject: Weekly statement" in out
+    assert sorted(p.suffix for p in (tmp_path / "o").iterdir()) == [".csv", ".xlsx"]
+
+    # this week's top-up is not in the last complete week: nothing to send for it
+    code, out, err = run("statements", "send", "-c", config)
+    assert (code, out.strip()) == (0, "queued 0 statement(s)"), err
+
+
+def test_help_is_helpful() -> None:
+    code, out, _ = run("clients", "topup", "--help")
+    assert code == 0
+    assert "--hours" in out and "--ref" in out and "--expires" in out
+    code, out, _ = run("statements", "--help")
+    assert code == 0
+    assert "preview" in out and "send" in out
