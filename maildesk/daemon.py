@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from maildesk.billing.ledger import grant_starter_hours
+from maildesk.billing.statements import send_weekly_statements
 from maildesk.configfile import secret
 from maildesk.core.clock import Clock, SystemClock
 from maildesk.core.config import Settings
 from maildesk.ingest.context import PipelineContext
-from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable
+from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable, watch
 from maildesk.ingest.lmtp import MailListener, address_matcher
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
 from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_outbox
@@ -25,10 +26,18 @@ from maildesk.notify.render import Renderer
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
 from maildesk.notify.transport import Transport
 from maildesk.scheduler import Scheduler
+from maildesk.sla.escalation import SweepResult, sweep
 from maildesk.store.db import Database
 from maildesk.store.directory import sync_clients
+from maildesk.web.ops import OpsServer
 
 log = logging.getLogger(__name__)
+
+# Statements are due once a week; checking every quarter of an hour sends them
+# on time and costs one query.
+STATEMENT_CHECK_SECONDS = 900.0
+# How long a mailbox watcher may take to finish the mail in hand at shutdown.
+SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -74,6 +83,8 @@ class RunSummary:
 
     polled: dict[str, dict[str, int]] = field(default_factory=dict)
     delivery: FlushResult = field(default_factory=FlushResult)
+    sla: SweepResult = field(default_factory=SweepResult)
+    statements: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -100,10 +111,15 @@ class Maildesk:
         ]
 
     def prepare(self) -> None:
-        """Create or check the schema and mirror the configured clients into it."""
+        """Create or check the schema, mirror the configured clients, give starter grants."""
         self.db.prepare()
         with self.db.transaction() as session:
             sync_clients(session, self.settings.clients)
+            grant_starter_hours(session, self.settings, self.clock.now())
+
+    def statements(self) -> int:
+        """Send the weekly statements that are due (each client and week once)."""
+        return send_weekly_statements(self.db, self.ctx, self.clock.now())
 
     def poll(self, intake: ImapIntake) -> dict[str, int]:
         """One poll of one mailbox; outages are logged and raised for the caller."""
@@ -120,8 +136,12 @@ class Maildesk:
     def flush(self) -> FlushResult:
         return flush_outbox(self.db, self.transport, self.clock, self.retry)
 
+    def sweep(self) -> SweepResult:
+        """One SLA sweep: warnings, breaches and page escalations due now."""
+        return sweep(self.db, self.ctx, self.clock.now())
+
     def run_once(self) -> RunSummary:
-        """Process all waiting mail, deliver the outbox, and return."""
+        """Process all waiting mail, run the SLA sweep, deliver the outbox, and return."""
         summary = RunSummary()
         for intake in self.intakes:
             try:
@@ -131,11 +151,13 @@ class Maildesk:
                 log.error("%s", exc)
             finally:
                 intake.close()
+        summary.sla = self.sweep()
+        summary.statements = self.statements()
         summary.delivery = self.flush()
         return summary
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set: listener, mailbox polls, outbox delivery."""
+        """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery."""
         listener = None
         lst = self.settings.intake.listener
         if lst.enabled:
@@ -155,12 +177,26 @@ class Maildesk:
                 lst.port,
                 self.settings.service.support_address,
             )
-        scheduler = Scheduler()
-        for intake, src in zip(self.intakes, self.settings.intake.imap, strict=True):
-            scheduler.every(
-                src.poll_interval, self._poll_job(intake), f"poll {intake.account.name}"
+        ops = None
+        if self.settings.ops.enabled:
+            ops = OpsServer(self.settings.ops.host, self.settings.ops.port, self.db, self.clock)
+            ops.start()
+            log.info("health and metrics on http://%s:%d/healthz and /metrics", *ops.address)
+        watchers = [
+            threading.Thread(
+                target=watch,
+                args=(intake, stop, src.poll_interval),
+                name=f"imap {intake.account.name}",
+                daemon=True,
             )
+            for intake, src in zip(self.intakes, self.settings.intake.imap, strict=True)
+        ]
+        for thread in watchers:
+            thread.start()
+        scheduler = Scheduler()
         scheduler.every(self.settings.outgoing.flush_interval, self.flush, "outbox")
+        scheduler.every(self.settings.service.sweep_interval, self.sweep, "sla sweep")
+        scheduler.every(STATEMENT_CHECK_SECONDS, self.statements, "weekly statements")
         scheduler.start()
         try:
             stop.wait()
@@ -168,17 +204,10 @@ class Maildesk:
             log.info("stopping: finishing the work in hand")
             if listener is not None:
                 listener.stop()
+            for thread in watchers:
+                thread.join(timeout=SHUTDOWN_GRACE_SECONDS)
             scheduler.shutdown(wait=True)
-            for intake in self.intakes:
-                intake.close()
+            if ops is not None:
+                ops.stop()
             self.db.dispose()
             log.info("stopped")
-
-    def _poll_job(self, intake: ImapIntake) -> Callable[[], None]:
-        def job() -> None:
-            try:
-                self.poll(intake)
-            except (MailboxUnavailable, IntakeUnavailable) as exc:
-                log.warning("%s; retrying at the next poll", exc)
-
-        return job

@@ -335,3 +335,15 @@ def grant_starter_hours(session: Session, settings: Settings, now: datetime) -> 
         if client is not None and grant_starter(session, client, minutes, now) is not None:
             granted += 1
     return granted
+
+
+def has_bundles(session: Session, client_id: int) -> bool:
+    """Whether the client was ever sold or granted prepaid hours."""
+    return (
+        session.scalar(
+            select(LedgerEntry.id)
+            .where(LedgerEntry.client_id == client_id, LedgerEntry.kind.in_(("purchase", "grant")))
+            .limit(1)
+        )
+        is not None
+    )

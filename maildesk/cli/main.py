@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from maildesk.cli import inspect, quarantine, tickets
+from maildesk.cli import clients, inspect, oncall, quarantine, sla, statements, tickets
 from maildesk.cli.common import ConfigOption, LogFormat, fail, load_config
 from maildesk.core.config import ConfigError
 from maildesk.daemon import Maildesk
@@ -39,6 +39,10 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(clients.app, name="clients")
+app.add_typer(statements.app, name="statements")
+app.add_typer(sla.app, name="sla")
+app.add_typer(oncall.app, name="oncall")
 app.command("inspect")(inspect.inspect)
 
 

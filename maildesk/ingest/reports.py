@@ -16,6 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.approval import answer_approval, request_approval
+from maildesk.billing.ledger import balance, has_bundles
+from maildesk.billing.quotes import answer_quote
+from maildesk.core.durations import format_minutes
 from maildesk.core.localtime import format_local
 from maildesk.core.policy import Policy
 from maildesk.ingest.context import PipelineContext, store_inbound
@@ -28,6 +32,7 @@ from maildesk.ingest.reply import extract_new_text
 from maildesk.ingest.roles import Role, Sender
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
+from maildesk.sla.paging import page_if_due
 from maildesk.store.models import Attachment, Client, Event, Message, Ticket
 from maildesk.store.tickets import allocate_number
 
@@ -77,6 +82,13 @@ def _due_text(ticket: Ticket, policy: Policy, language: str) -> str | None:
     return format_local(ticket.response_due_at, policy.calendar.timezone, language)
 
 
+def _remaining(session: Session, ticket: Ticket, now: datetime) -> str | None:
+    """The client's prepaid hours left, for the staff header block."""
+    if ticket.client_id is None:
+        return None
+    return format_minutes(balance(session, ticket.client_id, now).minutes)
+
+
 def notify_staff(
     session: Session,
     ticket: Ticket,
@@ -112,7 +124,7 @@ def notify_staff(
         resolution_due=format_local(ticket.resolution_due_at, tz, lang)
         if ticket.resolution_due_at
         else None,
-        remaining_hours=None,
+        remaining_hours=_remaining(session, ticket, now),
         text=text,
         is_new=is_new,
     )
@@ -202,7 +214,13 @@ def open_report(
         allow_markers=bool(client_cfg and client_cfg.allow_priority_markers),
         client_default=client_cfg.default_priority if client_cfg else None,
     )
-    needs_approval = sender.role in (Role.CONTACT, Role.DOMAIN) and policy.billing.kind == "prepaid"
+    # Only a client with prepaid hours to draw on needs an authorised contact's approval.
+    needs_approval = (
+        sender.role in (Role.CONTACT, Role.DOMAIN)
+        and policy.billing.kind == "prepaid"
+        and sender.client_id is not None
+        and has_bundles(session, sender.client_id)
+    )
     ticket = Ticket(
         number=allocate_number(session, ctx.numbers, ctx.local_year(now)),
         subject=mail.subject or "(no subject)",
@@ -216,7 +234,7 @@ def open_report(
             client_cfg.language if client_cfg else None, mail.text, settings.service.language
         ),
         policy=policy_name,
-        approval="pending" if needs_approval else "none",
+        approval="none",
         follows_ticket_id=follows.id if follows else None,
         created_at=now,
         updated_at=now,
@@ -276,6 +294,9 @@ def open_report(
                 password_warning=check.password_suspected,
             )
     notify_staff(session, ticket, mail, mail.text, True, ctx, now)
+    if needs_approval:
+        request_approval(session, ctx, ticket)
+    page_if_due(session, ctx, ticket, now, reason="new")
     return ticket
 
 
@@ -299,14 +320,17 @@ def follow_up(
             return open_report(
                 session, mail, sender, source_key, raw_sha256, ctx, answer=answer, follows=ticket
             )
+        resume_clock(ticket, calendar_for(policy), now)
         ticket.status = "open"
         ticket.closed_at = None
-        ticket.resolved_at = None
-        resume_clock(ticket, calendar_for(policy), now)
         _event(session, ticket, "reopened", mail.sender, now, message_id=mail.message_id)
     store_inbound(session, mail, ticket.id, source_key, raw_sha256, "follow_up", now)
     ticket.updated_at = now
     _event(session, ticket, "message_added", mail.sender, now, message_id=mail.message_id)
+    new_text = extract_new_text(mail.text)
+    # A quote or an approval request waiting on the client is answered in words.
+    answer_quote(session, ctx, ticket, new_text, mail.sender)
+    answer_approval(session, ctx, ticket, new_text, mail.sender)
     if ticket.status == "awaiting_info":
         check = check_report(_parts(session, ticket), policy.required)
         if check.missing:
@@ -329,5 +353,6 @@ def follow_up(
         ticket.status = "open"
         resume_clock(ticket, calendar_for(policy), now)
         _event(session, ticket, "client_answered", mail.sender, now)
-    notify_staff(session, ticket, mail, extract_new_text(mail.text), False, ctx, now)
+    notify_staff(session, ticket, mail, new_text, False, ctx, now)
+    page_if_due(session, ctx, ticket, now, reason="follow_up")
     return ticket

@@ -15,6 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.quotes import create_quote
+from maildesk.billing.work import record_work
 from maildesk.core.config import Settings
 from maildesk.ingest.commands import Command, ParsedReply, parse_commands
 from maildesk.ingest.context import PipelineContext, store_inbound
@@ -29,6 +31,7 @@ from maildesk.sla.clock import (
     reprioritise,
     resume_clock,
 )
+from maildesk.sla.paging import acknowledge, is_page_reply
 from maildesk.store.models import Client, Event, Message, Ticket
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|antw|réf|tr|fwd?)\s*:\s*)+", re.I)
@@ -63,10 +66,13 @@ def _apply(
     session: Session,
     ticket: Ticket,
     command: Command,
-    actor: str,
+    mail: InboundMail,
     ctx: PipelineContext,
     now: datetime,
+    *,
+    last_time_line: int,
 ) -> None:
+    actor = mail.sender
     _, policy = ctx.settings.policy_for(_client_key(session, ticket))
     cal = calendar_for(policy)
     detail: dict[str, object] = {"line": command.raw}
@@ -97,7 +103,20 @@ def _apply(
     elif command.name in ("billable", "included"):
         ticket.billable = command.name == "billable"
     elif command.name == "time" and command.minutes is not None:
-        detail.update(minutes=command.minutes)
+        booking = record_work(
+            session,
+            ctx,
+            ticket,
+            command.minutes,
+            actor,
+            f"time:{mail.message_id}:{command.line_no}",
+            source=command.raw,
+            timesheet=command.line_no == last_time_line,
+        )
+        detail.update(minutes=command.minutes, booking=booking.status, billed=booking.billed)
+    elif command.name == "quote" and command.minutes is not None and command.text:
+        quote = create_quote(session, ctx, ticket, command.minutes, command.text, actor)
+        detail.update(minutes=command.minutes, quote_id=quote.id)
     session.add(
         Event(
             ticket_id=ticket.id, at=now, kind=f"command_{command.name}", actor=actor, detail=detail
@@ -157,6 +176,11 @@ def staff_mail(
     store_inbound(session, mail, ticket.id, source_key, raw_sha256, "staff", now)
     parsed = parse_commands(extract_new_text(mail.text))
     ticket.updated_at = now
+    # Any mail from a paged person in the thread, or a #ack line, acknowledges the page.
+    explicit_ack = any(c.name == "ack" for c in parsed.commands)
+    acknowledge(
+        session, ctx, ticket, mail.sender, now, explicit=explicit_ack, message_id=mail.message_id
+    )
     if parsed.problems:
         session.add(
             Event(
@@ -169,9 +193,15 @@ def staff_mail(
         )
         _problems_mail(session, mail, ticket, parsed, ctx, now)
         return
-    for command in parsed.commands:
-        _apply(session, ticket, command, mail.sender, ctx, now)
-    internal = any(c.name == "internal" for c in parsed.commands)
+    # The scope of the work (#billable, #included) first, so that #time books under it.
+    ordered = sorted(parsed.commands, key=lambda c: c.name not in ("billable", "included"))
+    time_lines = [c.line_no for c in parsed.commands if c.name == "time"]
+    for command in ordered:
+        _apply(session, ticket, command, mail, ctx, now, last_time_line=max(time_lines, default=0))
+    # A reply to the [PAGE] mail itself is an internal ack, never relayed to the client.
+    internal = any(c.name == "internal" for c in parsed.commands) or is_page_reply(
+        session, mail.in_reply_to
+    )
     if internal or not parsed.text.strip():
         session.add(
             Event(

@@ -59,6 +59,9 @@ url = "{db_url}"
 
 [intake.listener]
 enabled = false
+
+[ops]
+port = 0
 """
     ]
     if dovecot is not None:

@@ -58,14 +58,22 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(
     log = tmp_path / "daemon.log"
     rng = random.Random(20261122)
 
-    progress = []
+    def processed() -> int:
+        return dovecot.count("Processed") if "Processed" in dovecot.folders() else 0
+
+    progress = [0]
     for _kill in range(KILLS):
         proc = _start(config, env, log)
-        time.sleep(rng.uniform(0.8, 2.0))
+        # Kill only once this run has made progress, at a random moment after:
+        # mid-batch, mid-transaction, mid-move or mid-delivery.
+        deadline = time.monotonic() + 60
+        while processed() == progress[-1] and progress[-1] < MAILS:
+            assert time.monotonic() < deadline, "the daemon made no progress"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        folders = dovecot.folders()
-        progress.append(dovecot.count("Processed") if "Processed" in folders else 0)
+        progress.append(processed())
     interrupted = [n for n in progress if 0 < n < MAILS]
     assert len(set(interrupted)) >= 3, f"kills must land mid-ingest, progress was {progress}"
 
