@@ -22,7 +22,7 @@ from maildesk.ingest.lmtp import MailListener, address_matcher
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
 from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_outbox
 from maildesk.notify.maildir import MaildirTransport
-from maildesk.notify.render import Renderer
+from maildesk.notify.render import renderer_for
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
 from maildesk.notify.transport import Transport
 from maildesk.scheduler import Scheduler
@@ -96,7 +96,9 @@ class Maildesk:
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.ctx = PipelineContext.build(
-            settings, self.clock, Renderer(default_language=settings.service.language)
+            settings,
+            self.clock,
+            renderer_for(settings.service),
         )
         self.receiver = Receiver(self.db, self.ctx)
         self.transport = build_transport(settings)

@@ -18,7 +18,7 @@ from maildesk.cli.common import ConfigOption, JsonOption, database, fail, load_c
 from maildesk.core.clock import SystemClock
 from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
-from maildesk.notify.render import Renderer
+from maildesk.notify.render import renderer_for
 from maildesk.store.blobs import get_blob
 from maildesk.store.models import QuarantinedMail
 
@@ -102,7 +102,9 @@ def release(qid: IdArgument, config: ConfigOption = None) -> None:
     if data is None:
         fail(f"the raw copy of mail {qid} is missing", 1)
     ctx = PipelineContext.build(
-        settings, SystemClock(), Renderer(default_language=settings.service.language)
+        settings,
+        SystemClock(),
+        renderer_for(settings.service),
     )
     try:
         receipt = Receiver(db, ctx).receive(data, f"release:{qid}")

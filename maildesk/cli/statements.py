@@ -19,7 +19,7 @@ from maildesk.cli.clients import ClientArg, billing_session, find_client
 from maildesk.cli.common import ConfigOption, database, fail, load_config
 from maildesk.core.clock import SystemClock
 from maildesk.notify.context import MailContext
-from maildesk.notify.render import Renderer
+from maildesk.notify.render import renderer_for
 
 app = typer.Typer(help="Weekly statements of the clients' hours.", no_args_is_help=True)
 
@@ -63,7 +63,7 @@ def statements_preview(
     monday = _week(week)
     clock = SystemClock()
     now = clock.now()
-    ctx = MailContext.create(settings, clock, Renderer(default_language=settings.service.language))
+    ctx = MailContext.create(settings, clock, renderer_for(settings.service))
     with billing_session(settings, now) as session:
         _, row = find_client(session, settings, client)
         statement = build_statement(
@@ -98,9 +98,7 @@ def statements_send(week: WeekOption = None, config: ConfigOption = None) -> Non
         pass  # the clients mirror the config before statements are made
     db = database(settings)
     try:
-        ctx = MailContext.create(
-            settings, clock, Renderer(default_language=settings.service.language)
-        )
+        ctx = MailContext.create(settings, clock, renderer_for(settings.service))
         sent = send_weekly_statements(db, ctx, clock.now(), week=monday)
     finally:
         db.dispose()

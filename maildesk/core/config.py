@@ -57,6 +57,7 @@ class Service(_Model):
     instance_id: str = "maildesk"
     auto_mails_per_hour: Annotated[int, Field(ge=1)] = 5
     unknown_senders: Literal["quarantine", "accept"] = "quarantine"
+    templates_dir: Path | None = None
     unknown_sender_notice: bool = True
     authserv_id: str = ""
     statement_weekday: Weekday = "mon"

@@ -20,6 +20,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from maildesk.core.config import Service
+
 LANGUAGES = ("en", "nl", "fr")
 
 
@@ -62,3 +64,8 @@ class Renderer:
         subject = "".join(tmpl.blocks["subject"](ctx)).strip()
         body = "".join(tmpl.blocks["body"](ctx)).strip() + "\n"
         return Rendered(subject=" ".join(subject.split()), body=body)
+
+
+def renderer_for(service: Service) -> Renderer:
+    """The renderer a maildesk with these settings uses (operator templates first)."""
+    return Renderer(override_dir=service.templates_dir, default_language=service.language)

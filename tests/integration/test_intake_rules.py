@@ -370,3 +370,91 @@ def test_null_sender_mail_is_quarantined_and_nobody_is_mailed(
     with desk.db.session() as session:
         held = session.scalars(select(QuarantinedMail)).one()
     assert held.reason == "unknown_sender"
+
+
+def test_follow_up_reopens_within_the_window_and_links_a_new_ticket_after(
+    desk: Maildesk, dovecot: DovecotServer, smtp_sink: SmtpSink, clock: FakeClock
+) -> None:
+    report, _ = mail(
+        sender="eva@acme.example",
+        subject="Certificates",
+        body="https://learn.acme.example/cert broken\n",
+        attachments=(png(),),
+    )
+    dovecot.append("INBOX", report)
+    desk.run_once()
+    first = _ticket(desk)
+    tag = f"[#{first.number}]"
+
+    def close() -> None:
+        closing, _ = mail(
+            sender=STAFF, subject=f"Re: {tag} Certificates", body="Fixed.\n#status closed\n"
+        )
+        dovecot.append("INBOX", closing)
+        desk.run_once()
+
+    close()
+    assert _ticket(desk).status == "closed"
+    clock.advance(timedelta(days=3))
+    again, _ = mail(
+        sender="eva@acme.example", subject=f"Re: {tag} Certificates", body="It broke again.\n"
+    )
+    dovecot.append("INBOX", again)
+    desk.run_once()
+    reopened = _ticket(desk)
+    assert reopened.status == "open"
+    assert reopened.resolution_due_at is not None, "the clock runs again"
+
+    close()
+    clock.advance(timedelta(days=desk.settings.policies["default"].reopen_days + 1))
+    late, _ = mail(
+        sender="eva@acme.example",
+        subject=f"Re: {tag} Certificates",
+        body="https://learn.acme.example/cert broken once more\n",
+        attachments=(png(),),
+    )
+    dovecot.append("INBOX", late)
+    desk.run_once()
+    with desk.db.session() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    assert len(tickets) == 2
+    assert tickets[0].status == "closed"
+    assert tickets[1].follows_ticket_id == first.id
+    assert _count(desk, QuarantinedMail) == 0
+
+
+def test_plus_address_joins_the_ticket_for_its_client_only(
+    desk: Maildesk, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    report, _ = mail(
+        sender="eva@acme.example",
+        subject="Grades",
+        body="https://learn.acme.example/grades\n",
+        attachments=(png(),),
+    )
+    dovecot.append("INBOX", report)
+    desk.run_once()
+    number = _ticket(desk).number
+    plus = f"support+{number}@helpdesk.example"
+    colleague, _ = mail(
+        sender="jan@acme.example", to=plus, subject="Also for us", body="Same problem here.\n"
+    )
+    other, _ = mail(
+        sender="piet@globex.example",
+        to=plus,
+        subject="Hello",
+        body="https://lms.globex.example question\n",
+        attachments=(png(),),
+    )
+    dovecot.append("INBOX", colleague)
+    dovecot.append("INBOX", other)
+    desk.run_once()
+    with desk.db.session() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        on_first = session.scalars(
+            select(Message.sender).where(
+                Message.ticket_id == tickets[0].id, Message.direction == "in"
+            )
+        ).all()
+    assert sorted(on_first) == ["eva@acme.example", "jan@acme.example"]
+    assert [t.requester for t in tickets] == ["eva@acme.example", "piet@globex.example"]

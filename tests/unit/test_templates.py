@@ -596,3 +596,22 @@ def test_unknown_choice_raises(renderer: Renderer, lang: str) -> None:
         _render(renderer, "sla_warning", lang, {**SLA_WARNING, "target": "closing"})
     with pytest.raises(UndefinedError):
         _render(renderer, "ack_missing", lang, {**ACK_MISSING, "missing": ["phone"]})
+
+
+def test_operator_folder_overrides_one_template_and_keeps_the_rest(tmp_path: Path) -> None:
+    from maildesk.core.config import Service
+    from maildesk.notify.render import renderer_for
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "too_large.txt.j2").write_text(
+        "{% block subject %}Too big: {{ subject }}{% endblock %}\n"
+        "{% block body %}Our own words, limit {{ limit_mb }} MB.{% endblock %}\n",
+        encoding="utf-8",
+    )
+    renderer = renderer_for(Service(templates_dir=tmp_path))
+    own = renderer.render("too_large", "en", subject="x", support_name="S", limit_mb=25)
+    assert own.subject == "Too big: x"
+    assert own.body == "Our own words, limit 25 MB.\n"
+    builtin = renderer.render("unknown_sender", "en", subject="x", support_name="S",
+                              support_address="s@x.example")
+    assert "registered" in builtin.body
