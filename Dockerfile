@@ -24,4 +24,8 @@ VOLUME ["/srv/maildesk/var"]
 # reach it from outside the container.
 EXPOSE 8024
 
+# /healthz answers 200 while the database is reachable (ops port, see [ops]).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8025/healthz', timeout=4).status == 200 else 1)"]
+
 CMD ["maildesk", "run"]

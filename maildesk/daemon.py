@@ -21,6 +21,7 @@ from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable, wa
 from maildesk.ingest.lmtp import MailListener, address_matcher
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
 from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_outbox
+from maildesk.notify.failures import tell_staff
 from maildesk.notify.maildir import MaildirTransport
 from maildesk.notify.render import renderer_for
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
@@ -136,7 +137,9 @@ class Maildesk:
         return stats.outcomes
 
     def flush(self) -> FlushResult:
-        return flush_outbox(self.db, self.transport, self.clock, self.retry)
+        return flush_outbox(
+            self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
+        )
 
     def sweep(self) -> SweepResult:
         """One SLA sweep: warnings, breaches and page escalations due now."""

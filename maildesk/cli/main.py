@@ -14,7 +14,17 @@ from typing import Annotated, Any
 
 import typer
 
-from maildesk.cli import clients, inspect, oncall, quarantine, sla, statements, tickets
+from maildesk.cli import (
+    clients,
+    demo,
+    inspect,
+    oncall,
+    quarantine,
+    sla,
+    statements,
+    status,
+    tickets,
+)
 from maildesk.cli.common import ConfigOption, LogFormat, fail, load_config
 from maildesk.core.config import ConfigError
 from maildesk.daemon import Maildesk
@@ -44,6 +54,8 @@ app.add_typer(statements.app, name="statements")
 app.add_typer(sla.app, name="sla")
 app.add_typer(oncall.app, name="oncall")
 app.command("inspect")(inspect.inspect)
+app.command("status")(status.status)
+app.command("demo")(demo.demo)
 
 
 @app.command()

@@ -9,10 +9,12 @@ failures back off exponentially; permanent ones mark the mail failed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock, ensure_utc
 from maildesk.notify.transport import DeliveryError, Transport
@@ -41,8 +43,17 @@ class FlushResult:
     failed: int = 0
 
 
+FailureHook = Callable[[Session, OutboxMail, datetime], None]
+"""Called, in the same transaction, when a mail is marked failed for good."""
+
+
 def flush_outbox(
-    db: Database, transport: Transport, clock: Clock, retry: RetryPolicy, limit: int = 500
+    db: Database,
+    transport: Transport,
+    clock: Clock,
+    retry: RetryPolicy,
+    limit: int = 500,
+    on_failure: FailureHook | None = None,
 ) -> FlushResult:
     """Send every due mail (up to ``limit``); returns what happened."""
     result = FlushResult()
@@ -85,6 +96,8 @@ def flush_outbox(
                             ", ".join(row.rcpt_to),
                             exc,
                         )
+                        if on_failure is not None:
+                            on_failure(session, row, now)
                     else:
                         row.next_attempt_at = now + retry.delay(row.attempts)
                         result.deferred += 1
