@@ -232,7 +232,16 @@ class ImapIntake:
             if not uids:
                 continue
             if client.has_capability("MOVE"):
-                client.move(uids, dest)
+                try:
+                    client.move(uids, dest)
+                except IMAPClientError as exc:
+                    if "EXPUNGEISSUED" not in str(exc):
+                        raise
+                    # Another maildesk process moved some of them first (it recorded
+                    # the same mail): move the rest one by one, skipping the gone.
+                    for uid in uids:
+                        with contextlib.suppress(IMAPClientError):
+                            client.move([uid], dest)
             else:
                 client.copy(uids, dest)
                 client.add_flags(uids, [b"\\Deleted"])
@@ -295,6 +304,12 @@ def watch(intake: ImapIntake, stop: threading.Event, poll_interval: float) -> No
         except (MailboxUnavailable, IntakeUnavailable) as exc:
             delay = backoff.next_delay()
             log.warning("%s; retrying in %.1f s", exc, delay)
+            intake.close()
+            stop.wait(delay)
+        except Exception:
+            # Whatever it is, this mailbox keeps being watched: log it, back off, retry.
+            delay = backoff.next_delay()
+            log.exception("%s: unexpected error; retrying in %.1f s", intake.account.label, delay)
             intake.close()
             stop.wait(delay)
     intake.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maildesk.store.models import MailboxState
@@ -18,16 +19,25 @@ def record_poll(
         select(MailboxState).where(MailboxState.source == source, MailboxState.folder == folder)
     )
     if state is None:
-        session.add(
-            MailboxState(
-                source=source,
-                folder=folder,
-                uidvalidity=uidvalidity,
-                last_uid=last_uid,
-                last_success_at=now,
-            )
-        )
-        return False
+        try:
+            with session.begin_nested():
+                session.add(
+                    MailboxState(
+                        source=source,
+                        folder=folder,
+                        uidvalidity=uidvalidity,
+                        last_uid=last_uid,
+                        last_success_at=now,
+                    )
+                )
+            return False
+        except IntegrityError:
+            # Another maildesk process recorded this folder first: update its row.
+            state = session.scalars(
+                select(MailboxState).where(
+                    MailboxState.source == source, MailboxState.folder == folder
+                )
+            ).one()
     changed = state.uidvalidity != uidvalidity
     state.uidvalidity = uidvalidity
     state.last_uid = last_uid if changed else max(state.last_uid, last_uid)

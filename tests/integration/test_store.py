@@ -226,3 +226,37 @@ def test_sqlite_write_transactions_lock_up_front_and_reads_do_not(sqlite_url: st
         session.execute(text("SELECT count(*) FROM tickets"))
         assert not other_writer_can_start(), "a write transaction holds the lock from its start"
     db.dispose()
+
+
+def test_two_processes_recording_the_first_poll_of_a_folder(db_url: str) -> None:
+    """A process that lost the race to insert a folder's state updates it instead."""
+    from typing import Any
+
+    from maildesk.store.mailboxes import mailbox_states, record_poll
+
+    class LookedTooEarly:
+        """A session whose first look ran before the other process committed."""
+
+        def __init__(self, session: Any) -> None:
+            self._session, self._looked = session, False
+
+        def scalar(self, query: Any) -> Any:
+            if not self._looked:
+                self._looked = True
+                return None
+            return self._session.scalar(query)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._session, name)
+
+    db = Database(db_url)
+    db.upgrade()
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with db.transaction() as other:
+        record_poll(other, "imap://x", "INBOX", 7, 3, now)
+    with db.transaction() as session:
+        assert record_poll(LookedTooEarly(session), "imap://x", "INBOX", 7, 5, now) is False  # type: ignore[arg-type]
+    with db.session() as session:
+        [state] = mailbox_states(session)
+    assert (state.uidvalidity, state.last_uid) == (7, 5)
+    db.dispose()
