@@ -130,3 +130,41 @@ def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAILDESK_TEST_PW")
     with pytest.raises(ConfigError, match=r"MAILDESK_TEST_PW \(named by intake.imap\[0\]"):
         secret("MAILDESK_TEST_PW", "intake.imap[0].password_env")
+
+
+def test_example_documents_every_key() -> None:
+    """config/maildesk.example.toml names every key a config file may hold."""
+    from maildesk.core import config as c
+    from maildesk.core import policy as p
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    models = (
+        c.Service,
+        c.Database,
+        c.Tickets,
+        c.Listener,
+        c.ImapSource,
+        c.Outgoing,
+        c.SmtpRelay,
+        c.Ops,
+        c.Staff,
+        c.Contact,
+        c.Client,
+        p.Policy,
+        p.CalendarConfig,
+        p.RequiredInfo,
+        p.PriorityRules,
+        p.SlaConfig,
+        p.OnCallConfig,
+        p.BillingConfig,
+    )
+    missing = [
+        f"{model.__name__}.{field.alias or name}"
+        for model in models
+        for name, field in model.model_fields.items()
+        if not any(
+            form in text
+            for form in (f"{field.alias or name} =", f".{name}]", f"[{name}", f"{name} = {{")
+        )
+    ]
+    assert missing == []
