@@ -9,9 +9,7 @@ whose clock was paused and resumed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -26,38 +24,9 @@ from tests.integration.sla_scenario import (
     CLIENT,
     Scenario,
     bxl,
-    scenario_for,
 )
-from tests.servers.dovecot import DovecotServer
-from tests.servers.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def run(
-    db_url: str,
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    smtp_sink: SmtpSink,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Scenario]:
-    """The helpdesk on SQLite and on PostgreSQL."""
-    with scenario_for(db_url, tmp_path, dovecot, smtp_sink, monkeypatch) as scenario:
-        yield scenario
-
-
-@pytest.fixture
-def sqlite_run(
-    sqlite_url: str,
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    smtp_sink: SmtpSink,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Scenario]:
-    """The helpdesk on SQLite only: calendar arithmetic does not depend on the database."""
-    with scenario_for(sqlite_url, tmp_path, dovecot, smtp_sink, monkeypatch) as scenario:
-        yield scenario
 
 
 @pytest.mark.parametrize(
