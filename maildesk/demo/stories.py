@@ -57,7 +57,8 @@ LEARNING = Story(
             Mail(
                 TOM,
                 "Re: {T1} Quiz page error",
-                "The quiz's time limit was set to zero; corrected.\n\n#time 20m\n#status resolved\n",
+                "The quiz's time limit was set to zero; corrected.\n\n"
+                "#time 20m\n#status resolved\n",
             ),
         ),
         Step(
@@ -163,4 +164,242 @@ LEARNING = Story(
     ),
 )
 
-STORIES: dict[str, Story] = {story.policy: story for story in (LEARNING,)}
+
+# --- prepaid-assistance: 40 prepaid hours drawn down, around Good Friday 2026 -------------
+
+DSI = "dsi@universite-nord.example"
+CLAIRE, MARC = "claire@lms-vendor.example", "marc@lms-vendor.example"
+
+
+def _task(day: int, tag: str, subject: str, worked: str, say: str, who: str = CLAIRE) -> Step:
+    return Step(
+        _at(2026, 3, day, 16),
+        say,
+        Mail(
+            who,
+            f"Re: {{{tag}}} {subject}",
+            f"Travail effectué sur la plateforme.\n\n#time {worked}\n#status resolved\n",
+        ),
+    )
+
+
+def _report(day: int, hour: int, subject: str, label: str) -> Step:
+    return Step(
+        _at(2026, 3, day, hour),
+        f"Université du Nord reports: {subject}",
+        Mail(
+            DSI,
+            subject,
+            f"Anomalie bloquante sur https://lms.universite-nord.example/cours/{day}\n"
+            "Identifiant : jdupont\n\nÉtapes :\n1. Se connecter\n"
+            "2. Ouvrir le cours\n3. Message d'erreur\n",
+            screenshot=True,
+        ),
+        label=label,
+    )
+
+
+PREPAID = Story(
+    "prepaid-assistance",
+    "an LMS vendor's 40-hour prepaid assistance",
+    "Europe/Brussels",
+    (
+        Step(
+            _at(2026, 3, 2, 9, 0),
+            "Université du Nord buys the 40-hour contract",
+            topup=TopUp("universite-nord", 40, "CONTRAT-2026-01"),
+        ),
+        _report(2, 10, "Cours inaccessibles", "P1"),
+        _task(3, "P1", "Cours inaccessibles", "14h", "Claire finishes the first task: 14 h"),
+        _report(9, 10, "Import des notes bloqué", "P2"),
+        _task(11, "P2", "Import des notes bloqué", "13h30", "the second task: 13 h 30"),
+        _report(16, 10, "Quiz en erreur", "P3"),
+        _task(18, "P3", "Quiz en erreur", "9h", "the third task: 9 h, crossing 4 h left"),
+        _report(23, 10, "Export bloqué", "P4"),
+        _task(24, "P4", "Export bloqué", "45m", "Marc: a small task, no second invitation", MARC),
+        Step(
+            _at(2026, 4, 2, 16, 30),
+            "Thursday before Good Friday (bank-closed), a report without the user's login",
+            Mail(
+                DSI,
+                "Inscriptions impossibles",
+                "Anomalie bloquante sur https://lms.universite-nord.example/inscriptions\n\n"
+                "Étapes :\n1. Ouvrir les inscriptions\n2. Valider\n3. Erreur\n",
+                screenshot=True,
+            ),
+            label="P5",
+        ),
+        Step(
+            _at(2026, 4, 2, 16, 45),
+            "the client gives the login",
+            Mail(DSI, "Re: {P5} Inscriptions impossibles", "Identifiant : mleroy\n"),
+        ),
+    ),
+)
+
+# --- hosting-support: a week-end and a Monday at a hosting provider, 22-23 Nov 2026 ----------
+
+GERANT = "gerant@boulangerie.example"
+OPS = "ops@webshop.example"
+PAUL, SARAH = "paul@hosting.example", "sarah@hosting.example"
+
+
+def _signed(domain: str) -> tuple[tuple[str, str], ...]:
+    """What our own receiving server writes on a mail whose DKIM and DMARC pass."""
+    return (
+        (
+            "Authentication-Results",
+            f"mx.hosting.example; dkim=pass header.d={domain}; dmarc=pass header.from={domain}",
+        ),
+    )
+
+
+BOULANGERIE = _signed("boulangerie.example")
+
+HOSTING = Story(
+    "hosting-support",
+    "a hosting provider's week-end and Monday",
+    "Europe/Paris",
+    (
+        Step(
+            _at(2026, 11, 22, 3, 0),
+            "Sunday 03:00: the bakery's site is down (urgent)",
+            Mail(
+                GERANT,
+                "Site en panne",
+                "Notre site boulangerie.example est hors ligne depuis 2h30.\n",
+                headers=BOULANGERIE,
+            ),
+            label="H1",
+        ),
+        Step(
+            _at(2026, 11, 22, 3, 10),
+            "Sarah, on call this week, answers the page",
+            Mail(SARAH, "Re: [PAGE] {H1} Site en panne", "Je regarde, redémarrage du serveur.\n"),
+        ),
+        Step(
+            _at(2026, 11, 22, 11, 0),
+            "Sunday 11:00: the webshop asks a non-urgent question",
+            Mail(
+                OPS,
+                "Vraag over back-ups",
+                "Hoe lang bewaren jullie onze back-ups?\n",
+                headers=_signed("webshop.example"),
+            ),
+            label="H2",
+        ),
+        Step(
+            _at(2026, 11, 22, 12, 0),
+            "a mail claiming to be the bakery, without our server's identity check",
+            Mail(GERANT, "Changer le mot de passe", "Merci de changer le mot de passe FTP.\n"),
+        ),
+        Step(
+            _at(2026, 11, 23, 10, 0),
+            "Monday: the bakery asks for a PHP upgrade (beyond the free scope)",
+            Mail(
+                GERANT,
+                "Mise à jour PHP",
+                "Pouvez-vous passer notre site en PHP 8.3 ?\n",
+                headers=BOULANGERIE,
+            ),
+            label="H3",
+        ),
+        Step(
+            _at(2026, 11, 23, 11, 0),
+            "Paul quotes 2 hours",
+            Mail(PAUL, "Re: {H3} Mise à jour PHP", "Devis ci-dessous.\n\n#quote 2h PHP 8.3\n"),
+        ),
+        Step(
+            _at(2026, 11, 23, 14, 0),
+            "the bakery accepts the quote by reply",
+            Mail(GERANT, "Re: {H3} Mise à jour PHP", "J'accepte le devis.\n", headers=BOULANGERIE),
+        ),
+        Step(
+            _at(2026, 11, 24, 17, 0),
+            "the upgrade took 2 h 40: the quote caps it at 2 h",
+            Mail(
+                PAUL,
+                "Re: {H3} Mise à jour PHP",
+                "Mise à jour terminée.\n\n#time 2h40\n#status resolved\n",
+            ),
+        ),
+        Step(
+            _at(2026, 11, 24, 17, 30),
+            "31 minutes on the outage ticket: every started half hour is due",
+            Mail(
+                PAUL,
+                "Re: {H1} Site en panne",
+                "Cause trouvée : disque plein.\n\n#time 31m\n#status resolved\n",
+            ),
+        ),
+    ),
+)
+
+# --- maintenance-subscription: a software vendor's December, 14-28 Dec 2026 -----------------
+
+PRAKTIJK = "praktijk@devries.example"
+GARAGE = "info@garagesmit.example"
+JEROEN = "jeroen@softvendor.example"
+
+MAINTENANCE = Story(
+    "maintenance-subscription",
+    "a software vendor's maintenance subscription in December",
+    "Europe/Amsterdam",
+    (
+        Step(
+            _at(2026, 12, 14, 9, 30),
+            "the dental practice asks how to print a report (in scope)",
+            Mail(PRAKTIJK, "Rapport afdrukken", "Hoe druk ik het maandrapport af?\n"),
+            label="M1",
+        ),
+        Step(
+            _at(2026, 12, 14, 11, 0),
+            "Jeroen answers: 30 minutes within the subscription",
+            Mail(
+                JEROEN,
+                "Re: {M1} Rapport afdrukken",
+                "Via Rapporten > Maand > Afdrukken.\n\n#time 30m\n#status resolved\n",
+            ),
+        ),
+        Step(
+            _at(2026, 12, 15, 9, 0),
+            "the practice's PC has a virus",
+            Mail(PRAKTIJK, "Virus op de balie-pc", "De balie-pc toont vreemde meldingen.\n"),
+            label="M2",
+        ),
+        Step(
+            _at(2026, 12, 15, 12, 0),
+            "the clean-up is marked #billable: 1 h 10 at the hourly rate",
+            Mail(
+                JEROEN,
+                "Re: {M2} Virus op de balie-pc",
+                "Virus verwijderd.\n\n#billable\n#time 1h10\n#status resolved\n",
+            ),
+        ),
+        Step(
+            _at(2026, 12, 16, 10, 0),
+            "Garage Smit, which cancelled in October, asks for help",
+            Mail(GARAGE, "Factuur printen lukt niet", "Facturen printen niet meer.\n"),
+            label="M3",
+        ),
+        Step(
+            _at(2026, 12, 16, 11, 0),
+            "20 minutes of work after cancellation: the minimum of 1 hour",
+            Mail(
+                JEROEN,
+                "Re: {M3} Factuur printen lukt niet",
+                "Printerstuurprogramma opnieuw ingesteld.\n\n#time 20m\n#status resolved\n",
+            ),
+        ),
+        Step(
+            _at(2026, 12, 23, 16, 30),
+            "the day before the holiday closure, a new question",
+            Mail(PRAKTIJK, "Agenda traag", "De agenda laadt traag.\n"),
+            label="M4",
+        ),
+    ),
+)
+
+STORIES: dict[str, Story] = {
+    story.policy: story for story in (LEARNING, PREPAID, HOSTING, MAINTENANCE)
+}

@@ -27,23 +27,27 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from maildesk.billing.ledger import topup
+from maildesk.billing.ledger import balance, has_bundles, topup
 from maildesk.configfile import load_settings
 from maildesk.core.clock import FakeClock
 from maildesk.core.config import Settings
 from maildesk.daemon import Maildesk
-from maildesk.store.models import Event, OutboxMail, QuarantinedMail, Ticket
+from maildesk.store.models import Client, Event, OutboxMail, QuarantinedMail, Ticket
 
 __all__ = [
     "EXAMPLES",
+    "BuiltinDriver",
     "Driver",
     "Mail",
     "Replay",
     "Step",
     "Story",
     "TopUp",
+    "balances",
     "example_config",
     "example_settings",
+    "header_lines",
+    "replay",
 ]
 
 # The example contracts live in the repository, next to the package.
@@ -54,11 +58,20 @@ SCREENSHOT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
 
 # Events worth a line of the timeline, and how to say them.
 _EVENT_TEXT: dict[str, Callable[[Event], str]] = {
-    "info_complete": lambda e: "report complete: the SLA clock starts",
+    "info_complete": lambda e: "report complete",
     "page_acked": lambda e: f"page acknowledged by {e.actor}",
     "time_booked": lambda e: (
         f"time booked: worked {e.detail.get('raw')} min, billed {e.detail.get('billed')} min"
-        + (f" ({e.detail.get('at_rate')} min at the hourly rate)" if e.detail.get("at_rate") else "")
+        + (
+            f", {e.detail.get('drawn')} min drawn from prepaid hours"
+            if e.detail.get("drawn")
+            else ""
+        )
+        + (
+            f" ({e.detail.get('at_rate')} min at the hourly rate)"
+            if e.detail.get("at_rate")
+            else ""
+        )
     ),
     "time_held": lambda e: f"time held: {e.detail.get('minutes')} min wait for an approval",
     "approval_requested": lambda e: "approval requested from the authorised contacts",
@@ -238,10 +251,13 @@ class Replay:
                     None,
                     self.clock.now(),
                 )
-            out.append(f"    + {step.topup.client} bought {step.topup.hours} h ({step.topup.reference})")
+            out.append(
+                f"    + {step.topup.client} bought {step.topup.hours} h ({step.topup.reference})"
+            )
         if step.mail is not None:
             out.append(f"    <- {step.mail.sender}: {self.fill(step.mail.subject)}")
-            self.driver.deliver(self.raw(step.mail), self._mails + 1)
+            raw = self.raw(step.mail)
+            self.driver.deliver(raw, self._mails)
         self.driver.jobs()
         out.extend(self._news(step.label))
         self.lines.extend(out)
@@ -251,28 +267,34 @@ class Replay:
         out: list[str] = []
         seen = self._seen
         with self.desk.db.session() as session:
-            for ticket in session.scalars(select(Ticket).where(Ticket.id > seen["t"]).order_by(Ticket.id)):
+            for ticket in session.scalars(
+                select(Ticket).where(Ticket.id > seen["t"]).order_by(Ticket.id)
+            ):
                 seen["t"] = ticket.id
                 if label is not None:
                     self.labels[label] = ticket.number
                 missing = f", missing: {', '.join(ticket.missing)}" if ticket.missing else ""
-                due = ""
-                if ticket.response_due_at is not None:
-                    local = ticket.response_due_at.astimezone(ZoneInfo(self.story.zone))
-                    due = f", response due {local:%a %d %b %H:%M}"
                 out.append(
                     f"    ticket {ticket.number} opened: priority {ticket.priority}"
-                    f" ({ticket.priority_rule}){missing}{due}"
+                    f" ({ticket.priority_rule}){missing}"
                 )
-            for row in session.scalars(
-                select(QuarantinedMail).where(QuarantinedMail.id > seen["q"]).order_by(QuarantinedMail.id)
+            for held in session.scalars(
+                select(QuarantinedMail)
+                .where(QuarantinedMail.id > seen["q"])
+                .order_by(QuarantinedMail.id)
             ):
-                seen["q"] = row.id
-                out.append(f"    [QUARANTINE] {row.reason}")
-            for event in session.scalars(select(Event).where(Event.id > seen["e"]).order_by(Event.id)):
+                seen["q"] = held.id
+                out.append(f"    [QUARANTINE] {held.reason}")
+            for event in session.scalars(
+                select(Event).where(Event.id > seen["e"]).order_by(Event.id)
+            ):
                 seen["e"] = event.id
                 say = _EVENT_TEXT.get(event.kind)
-                if say is not None:
+                if event.kind == "sla_started" and event.detail.get("response_due"):
+                    due = datetime.fromisoformat(event.detail["response_due"])
+                    local = due.astimezone(ZoneInfo(self.story.zone))
+                    out.append(f"    SLA clock started: response due {local:%a %d %b %H:%M}")
+                elif say is not None:
                     out.append(f"    {say(event)}")
             for row in session.scalars(
                 select(OutboxMail).where(OutboxMail.id > seen["o"]).order_by(OutboxMail.id)
@@ -291,6 +313,17 @@ def replay(
     desk = Maildesk(settings, clock=clock)
     desk.prepare()
     return Replay(story, desk, clock, driver(desk))
+
+
+def balances(desk: Maildesk) -> list[str]:
+    """Each client's prepaid balance now, for the end of the timeline."""
+    out = []
+    with desk.db.transaction() as session:
+        for client in session.scalars(select(Client).order_by(Client.key)):
+            if has_bundles(session, client.id):
+                left = balance(session, client.id, desk.clock.now()).minutes
+                out.append(f"    {client.name}: {left // 60} h {left % 60:02d} min left")
+    return out
 
 
 def header_lines(story: Story, settings: Settings) -> Sequence[str]:

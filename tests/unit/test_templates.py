@@ -612,6 +612,7 @@ def test_operator_folder_overrides_one_template_and_keeps_the_rest(tmp_path: Pat
     own = renderer.render("too_large", "en", subject="x", support_name="S", limit_mb=25)
     assert own.subject == "Too big: x"
     assert own.body == "Our own words, limit 25 MB.\n"
-    builtin = renderer.render("unknown_sender", "en", subject="x", support_name="S",
-                              support_address="s@x.example")
+    builtin = renderer.render(
+        "unknown_sender", "en", subject="x", support_name="S", support_address="s@x.example"
+    )
     assert "registered" in builtin.body
