@@ -439,7 +439,9 @@ LOGIN_LABELS: Final = (
     "login", "log-in", "login name", "username", "user name", "user-name", "user id",
     "userid", "user", "account", "account name",
     "gebruikersnaam", "gebruiker", "inlognaam", "loginnaam", "gebruikers-id",
+    "login van de gebruiker", "gebruikersnaam van de gebruiker",
     "identifiant", "utilisateur", "nom d'utilisateur", "compte",
+    "login de l'utilisateur", "identifiant de l'utilisateur",
     "benutzername", "benutzer", "anmeldename", "konto",
 )
 # fmt: on

@@ -11,14 +11,16 @@ Rules (each one a decision the code makes, documented here once):
   by name, e-mail address or the part of the address before ``@``, case-insensitively. Only
   staff can be paged, because only a staff member's reply in the thread is read as an ack;
   an entry that names nobody is left out of the chain and recorded (``page_unroutable``).
-- **When a ticket is paged (level 0).** :func:`page_if_due` pages when the ticket is open
-  (its report complete, not waiting, not resolved), its priority is in ``oncall.pages``, the
-  policy's calendar is closed at that instant and the ticket was never paged. Called when a
-  ticket opens or becomes complete, when the client writes again (only while no staff
-  member has answered: a follow-up at night on a High ticket nobody took up pages; one on a
-  ticket staff already answered does not) and by the sweep when such a ticket breaches out
-  of hours (an *escalated* ticket). In business hours nothing is paged: the team queue
-  handles it. Lower priorities wait for business hours; the client's ack says when.
+- **When a ticket is paged (level 0).** :func:`page_if_due` pages when the ticket is
+  open, or still awaiting required information (an outage at night is an emergency even
+  without its screenshot; only the SLA clock waits), neither waiting on the client nor
+  resolved, its priority is in ``oncall.pages``, the policy's calendar is closed at that
+  instant and the ticket was never paged. Called when a ticket opens or becomes complete,
+  when the client writes again (only while no staff member has answered: a follow-up at
+  night on a High ticket nobody took up pages; one on a ticket staff already answered
+  does not) and by the sweep when such a ticket breaches out of hours (an *escalated*
+  ticket). In business hours nothing is paged: the team queue handles it. Lower
+  priorities wait for business hours; the client's ack says when.
 - **The chain is fixed at the first page**: level ``n`` is person ``n`` of
   :func:`~maildesk.sla.oncall.chain` at the instant of the level-0 page, so a rota handover
   during the night does not reshuffle who comes next.
@@ -129,7 +131,9 @@ def page_if_due(
     Returns the page, or None when nothing was paged.
     """
     policy = ticket_policy(ctx.settings, ticket)
-    if ticket.status != "open" or ticket.resolved_at is not None:
+    # An outage at night pages even while its report still lacks a screenshot or the
+    # steps: the SLA clock waits for the information, the technician does not.
+    if ticket.status not in ("open", "awaiting_info") or ticket.resolved_at is not None:
         return None
     if not oncall.should_page(policy.oncall, ticket.priority, calendar_for(policy), now):
         return None

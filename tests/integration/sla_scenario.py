@@ -145,7 +145,12 @@ class Scenario:
 
 @contextmanager
 def scenario_for(
-    url: str, tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink, mp: pytest.MonkeyPatch
+    url: str,
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    sink: SmtpSink,
+    mp: pytest.MonkeyPatch,
+    extra: str = "",
 ) -> Iterator[Scenario]:
     """The helpdesk on the database at ``url``, its clock on Monday 2 November 2026 09:00.
 
@@ -153,7 +158,7 @@ def scenario_for(
     matters, one on ``sqlite_url`` for calendar arithmetic).
     """
     mp.setenv(IMAP_PASSWORD_ENV, dovecot.password)
-    settings, config = settings_for(url, tmp_path, dovecot, sink, extra=POLICY)
+    settings, config = settings_for(url, tmp_path, dovecot, sink, extra=POLICY + extra)
     run = Scenario(settings, config, FakeClock(bxl(2026, 11, 2, 9)), dovecot, sink)
     run.desk()
     try:

@@ -8,6 +8,7 @@ sink, so every page asserted here is a mail a technician would really have recei
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,8 @@ from tests.integration.sla_scenario import (
     Scenario,
     bxl,
 )
+from tests.servers.dovecot import DovecotServer
+from tests.servers.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -164,3 +167,23 @@ def test_a_high_ticket_that_breaches_out_of_hours_pages_on_call(run: Scenario) -
     run.clock.advance(timedelta(minutes=15))
     run.run()
     assert len(run.mails("[PAGE]", to=BOB)) == 1
+
+
+def test_night_outage_pages_even_while_its_report_lacks_a_screenshot(
+    sqlite_url: str,
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.sla_scenario import scenario_for
+
+    required = "\n[policies.default.required]\nscreenshot = true\n"
+    with scenario_for(sqlite_url, tmp_path, dovecot, smtp_sink, monkeypatch, extra=required) as run:
+        run.at(bxl(2026, 11, 21, 10, 0))  # Saturday
+        run.send(**OUTAGE)
+        run.run()
+        ticket = run.ticket()
+        assert ticket.status == "awaiting_info" and ticket.missing == ["screenshot"]
+        assert ticket.response_due_at is None, "the SLA clock waits for the screenshot"
+        assert [m.rcpt_tos for m in run.mails("[PAGE]")] == [[ANN]], "the technician does not"

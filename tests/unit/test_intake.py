@@ -689,3 +689,22 @@ def test_long_runs_of_blanks_and_punctuation_are_handled(text: str) -> None:
     # suite's timeout is the guard.
     result = check(part(text, text[:200]))
     assert set(result.missing) | set(result.found) >= set(ALL.items)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Login de l'utilisateur : jdupont",
+        "Identifiant de l'utilisateur: jdupont",
+        "Login van de gebruiker: jdupont",
+    ],
+)
+def test_qualified_login_labels(line: str) -> None:
+    from maildesk.core.policy import RequiredInfo
+    from maildesk.ingest.intake import ReportPart, check_report
+
+    check = check_report(
+        [ReportPart(text=f"Bonjour,\n{line}\n", subject="x")], RequiredInfo(login=True)
+    )
+    assert check.missing == ()
+    assert "jdupont" in check.found["login"]
