@@ -20,7 +20,7 @@ from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable, watch
 from maildesk.ingest.lmtp import MailListener, address_matcher
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
-from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_outbox
+from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_all, flush_outbox
 from maildesk.notify.failures import tell_staff
 from maildesk.notify.maildir import MaildirTransport
 from maildesk.notify.render import renderer_for
@@ -158,7 +158,9 @@ class Maildesk:
                 intake.close()
         summary.sla = self.sweep()
         summary.statements = self.statements()
-        summary.delivery = self.flush()
+        summary.delivery = flush_all(
+            self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
+        )
         return summary
 
     def run_forever(self, stop: threading.Event) -> None:

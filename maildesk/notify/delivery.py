@@ -121,6 +121,25 @@ def flush_outbox(
     return result
 
 
+def flush_all(
+    db: Database,
+    transport: Transport,
+    clock: Clock,
+    retry: RetryPolicy,
+    batch: int = 500,
+    on_failure: FailureHook | None = None,
+) -> FlushResult:
+    """Flush in batches until nothing due is left or the relay defers (``run --once``)."""
+    total = FlushResult()
+    while True:
+        result = flush_outbox(db, transport, clock, retry, batch, on_failure)
+        total.sent += result.sent
+        total.deferred += result.deferred
+        total.failed += result.failed
+        if result.deferred or result.sent + result.failed < batch:
+            return total
+
+
 @dataclass(frozen=True)
 class OutboxStatus:
     pending: int

@@ -111,3 +111,28 @@ def test_permanent_refusal_marks_failed_and_tells_staff(
         and "550" in m.message.get_content()
     ]
     assert len(notices) == 1
+
+
+def test_flush_all_delivers_more_than_one_batch(db_url: str, smtp_sink: SmtpSink) -> None:
+    """`run --once` delivers the whole outbox, not one batch of it."""
+    from maildesk.notify.delivery import RetryPolicy, flush_all
+    from maildesk.notify.outbox import Draft, Identity, enqueue
+    from maildesk.notify.smtp import SmtpParams, SmtpTransport
+    from maildesk.store.db import Database
+
+    db = Database(db_url)
+    db.upgrade()
+    identity = Identity("support@helpdesk.example", "Helpdesk", "helpdesk.example", "t")
+    with db.transaction() as session:
+        for i in range(7):
+            enqueue(
+                session,
+                Draft(kind="ack", to=(f"c{i}@acme.example",), subject="s", body="b"),
+                identity,
+                NOW,
+            )
+    transport = SmtpTransport(SmtpParams(smtp_sink.host, smtp_sink.port, "plain"))
+    result = flush_all(db, transport, FakeClock(NOW), RetryPolicy(), batch=3)
+    assert result.sent == 7
+    assert len(smtp_sink.messages) == 7
+    db.dispose()
