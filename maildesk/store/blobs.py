@@ -12,11 +12,28 @@ from sqlalchemy.orm import Session
 
 from maildesk.store.models import Blob
 
+# Formats that are compressed already (PNG, JPEG, GIF, WebP, ZIP/Office, PDF, gzip):
+# deflating them again costs milliseconds per screenshot and saves nothing.
+_COMPRESSED_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"RIFF",
+    b"PK\x03\x04",
+    b"%PDF",
+    b"\x1f\x8b",
+)
+
+
+def _level(data: bytes) -> int:
+    """zlib level 0 (stored) for compressed formats, else 1: fast, and most of the gain."""
+    return 0 if data.startswith(_COMPRESSED_MAGIC) else 1
+
 
 def put_blob(session: Session, data: bytes, sha256: str | None = None) -> str:
     """Store ``data`` once under its sha256 (a second copy is a no-op); return the hash."""
     digest = sha256 or hashlib.sha256(data).hexdigest()
-    values = {"sha256": digest, "size": len(data), "data": zlib.compress(data, 6)}
+    values = {"sha256": digest, "size": len(data), "data": zlib.compress(data, _level(data))}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(pg_insert(Blob).values(values).on_conflict_do_nothing())

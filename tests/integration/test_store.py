@@ -260,3 +260,22 @@ def test_two_processes_recording_the_first_poll_of_a_folder(db_url: str) -> None
         [state] = mailbox_states(session)
     assert (state.uidvalidity, state.last_uid) == (7, 5)
     db.dispose()
+
+
+def test_blobs_do_not_deflate_compressed_formats_again(sqlite_url: str) -> None:
+    from maildesk.store.models import Blob
+
+    db = Database(sqlite_url)
+    db.upgrade()
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400
+    text = b"Subject: hello\r\n\r\n" + b"the same line again\r\n" * 2000
+    with db.transaction() as session:
+        png_key, text_key = put_blob(session, png), put_blob(session, text)
+    with db.session() as session:
+        stored_png = session.get(Blob, png_key)
+        stored_text = session.get(Blob, text_key)
+        assert stored_png is not None and stored_text is not None
+        assert len(stored_png.data) >= len(png), "stored, not deflated"
+        assert len(stored_text.data) < len(text) / 10, "mail text still compresses"
+        assert get_blob(session, png_key) == png and get_blob(session, text_key) == text
+    db.dispose()
