@@ -19,13 +19,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.ingest.automatic import AUTOMATIC, handle_automatic
 from maildesk.ingest.classify import Kind, classify
-from maildesk.ingest.context import (
-    Outcome,
-    PipelineContext,
-    Receipt,
-    already_seen,
-    hold,
-)
+from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_seen, hold
 from maildesk.ingest.match import match_ticket
 from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.reports import follow_up, open_report
@@ -35,8 +29,6 @@ from maildesk.notify.outbox import Draft, enqueue_auto
 from maildesk.store.models import Event
 
 log = logging.getLogger(__name__)
-
-__all__ = ["Outcome", "PipelineContext", "Receipt", "already_seen", "process", "reject"]
 
 
 def reject(

@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import make_url
 
 from maildesk.daemon import Maildesk
+from maildesk.ingest.context import Receipt
 from maildesk.ingest.lmtp import MailListener, address_matcher
-from maildesk.ingest.pipeline import Receipt
 from maildesk.ingest.receive import Receiver
 from maildesk.store.blobs import get_blob
 from maildesk.store.db import Database
