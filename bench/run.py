@@ -338,13 +338,21 @@ def render(report: dict[str, Any]) -> str:
         real = sc.get("real_sweep", {})
         if real.get("available"):
             rows = [
-                [r["run"], r["s"], r["breaches"], r["warnings"], r["held"], r["errors"]]
+                [
+                    r["run"],
+                    r["s"],
+                    r.get("read", "-"),
+                    r["breaches"],
+                    r["warnings"],
+                    r["held"],
+                    r["errors"],
+                ]
                 for r in real["runs"]
             ]
             parts.append(
                 _table(
                     f"maildesk's SLA sweep over {sc['tickets']:,} open tickets ({sc['db']})",
-                    ["sweep", "seconds", "breaches", "warnings", "held", "errors"],
+                    ["sweep", "seconds", "rows read", "breaches", "warnings", "held", "errors"],
                     rows,
                 )
             )

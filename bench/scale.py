@@ -5,14 +5,18 @@ A fresh database gets maildesk's schema through its own migrations
 
 - ``tickets`` open tickets are inserted with SQLAlchemy Core (60 % already
   answered; due times from a few hours overdue to weeks ahead, about 0.5 % of
-  each target overdue, as in a helpdesk whose sweep runs every minute), and the
-  due-time queries a sweep needs are timed (several times; the rows are
-  fetched) and shown with the database's query plan, to prove the index on
-  ``response_due_at`` / ``resolution_due_at`` is used;
+  each target overdue, as in a helpdesk whose sweep runs every minute; where
+  the schema has the warn columns, their warning points computed with
+  maildesk's own ``timers.warning_at`` under the sweep's policy, as
+  ``sla.clock`` stores them), and the queries a sweep needs are timed (several
+  times; the rows are fetched) and shown with the database's query plan, to
+  prove the indexes on ``response_due_at`` / ``resolution_due_at`` (and
+  ``*_warn_at``) are used;
 - where maildesk has its SLA sweep (``maildesk.sla.escalation.sweep``), the
   real sweep is timed too, in steady state: the notices already due are marked
-  sent (their ``Once`` keys), as earlier sweeps would have left them, so the
-  timed sweep has every running ticket to read and nothing new to send;
+  sent (their ``Once`` keys, and the warn columns cleared), as earlier sweeps
+  would have left them, so the timed sweep has nothing new to send; the rows
+  it reads (``read``) are reported with its time;
 - ``messages`` messages (half in, half out, spread over those tickets) are
   bulk-loaded through the driver (executemany on SQLite, COPY on PostgreSQL),
   and maildesk's own look-ups are timed: the ticket of a Message-ID
@@ -35,9 +39,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, event, insert, or_, select
+from sqlalchemy import Engine, Table, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bench.servers import database
@@ -103,8 +108,44 @@ def _ms(values: list[float]) -> dict[str, float]:
     }
 
 
+def _warn_points() -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The warn columns ``sla.clock`` would store for a row, if this maildesk has them."""
+    if "response_warn_at" not in Ticket.__table__.c:
+        return None
+    from maildesk.core.config import settings_from_toml
+    from maildesk.sla import timers
+    from maildesk.sla.clock import calendar_for, targets_for
+
+    policy = settings_from_toml(SWEEP_SETTINGS, "bench/scale.py").policies["default"]
+    cal = calendar_for(policy)
+
+    def columns(row: dict[str, Any]) -> dict[str, Any]:
+        state = timers.SlaState.from_record(SimpleNamespace(**_sla_fields(row)))
+        points = timers.warning_at(
+            state, cal, targets_for(policy, row["priority"]), policy.sla.warn_at_percent
+        )
+        return {"response_warn_at": points.response, "resolution_warn_at": points.resolution}
+
+    return columns
+
+
+def _sla_fields(row: dict[str, Any]) -> dict[str, Any]:
+    names = (
+        "clock_started_at",
+        "paused_at",
+        "response_due_at",
+        "resolution_due_at",
+        "response_left_minutes",
+        "resolution_left_minutes",
+        "responded_at",
+        "resolved_at",
+    )
+    return {name: row.get(name) for name in names}
+
+
 def load_tickets(db: Database, count: int, rng: random.Random) -> tuple[int, list[str]]:
     """Insert ``count`` open tickets; returns the client id and a sample of numbers."""
+    warn_points = _warn_points()
     with db.transaction() as session:
         client = Client(key="bench", name="Bench Learning")
         session.add(client)
@@ -145,6 +186,8 @@ def load_tickets(db: Database, count: int, rng: random.Random) -> tuple[int, lis
                         "escalation_level": 0,
                     }
                 )
+                if warn_points is not None:
+                    rows[-1].update(warn_points(rows[-1]))
             conn.execute(insert(table), rows)
     return client_id, sample
 
@@ -214,16 +257,34 @@ def load_messages(
     return sample, time.perf_counter() - started
 
 
-def _sweep_queries() -> dict[str, Any]:
+_DUE_INDEXES = ("ix_tickets_response_due_at", "ix_tickets_resolution_due_at")
+_WARN_INDEXES = ("ix_tickets_response_warn_at", "ix_tickets_resolution_warn_at")
+
+
+def _sweep_queries(dialect: str) -> dict[str, tuple[Any, tuple[str, ...]]]:
+    """The queries to time, with the indexes each must use."""
     cols = (Ticket.id, Ticket.number, Ticket.priority, Ticket.response_due_at)
-    return {
-        "response_due": select(*cols)
-        .where(Ticket.response_due_at <= NOW)
-        .order_by(Ticket.response_due_at),
-        "response_or_resolution_due": select(*cols, Ticket.resolution_due_at).where(
-            or_(Ticket.response_due_at <= NOW, Ticket.resolution_due_at <= NOW)
+    queries: dict[str, tuple[Any, tuple[str, ...]]] = {
+        "response_due": (
+            select(*cols).where(Ticket.response_due_at <= NOW).order_by(Ticket.response_due_at),
+            _DUE_INDEXES[:1],
+        ),
+        "response_or_resolution_due": (
+            select(*cols, Ticket.resolution_due_at).where(
+                or_(Ticket.response_due_at <= NOW, Ticket.resolution_due_at <= NOW)
+            ),
+            _DUE_INDEXES,
         ),
     }
+    try:
+        from maildesk.sla.escalation import sweep_selection
+    except ImportError:
+        return queries
+    queries["warn_or_due"] = (
+        select(*cols, Ticket.resolution_due_at).where(sweep_selection(NOW, dialect)),
+        _DUE_INDEXES + _WARN_INDEXES,
+    )
+    return queries
 
 
 def scale_run(
@@ -261,7 +322,7 @@ def _fetch_all(session: Session, stmt: Any) -> list[Any]:
 
 def _sweep(db: Database) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for name, stmt in _sweep_queries().items():
+    for name, (stmt, indexes) in _sweep_queries(db.dialect).items():
         with db.session() as session:
             with captured(db.engine) as sql:
                 session.execute(stmt).all()
@@ -275,8 +336,7 @@ def _sweep(db: Database) -> dict[str, Any]:
             "max_ms": round(max(times) * 1000, 2),
             "sql": " ".join(statement.split()),
             "plan": plan,
-            "uses_index": uses_index(plan, "ix_tickets_response_due_at")
-            and (name == "response_due" or uses_index(plan, "ix_tickets_resolution_due_at")),
+            "uses_index": all(uses_index(plan, index) for index in indexes),
         }
     return result
 
@@ -303,8 +363,9 @@ def _real_sweep(db: Database) -> dict[str, Any]:
 
     Steady state is what a sweep every ``sweep_interval`` mostly meets: the
     notices already due were sent by earlier sweeps. Their ``Once`` keys are
-    therefore claimed first (``notice_key``, the sweep's own key format), so the
-    timed sweep reads every running ticket and finds nothing new to send.
+    therefore claimed first (``notice_key``, the sweep's own key format), and
+    warn columns already reached are cleared as the sweep clears them once a
+    warning is sent, so the timed sweep finds nothing new to send.
     """
     try:
         from maildesk.sla.escalation import notice_key, sweep
@@ -317,6 +378,7 @@ def _real_sweep(db: Database) -> dict[str, Any]:
     from maildesk.store.models import Once
 
     claimed = 0
+    table = cast(Table, Ticket.__table__)
     with db.transaction() as session:
         overdue = session.execute(
             select(Ticket.id, Ticket.response_due_at, Ticket.resolution_due_at).where(
@@ -330,14 +392,22 @@ def _real_sweep(db: Database) -> dict[str, Any]:
             if due is not None and due <= NOW
             for level in ("warning", "breach")
         ]
+        warn_cols = [c for c in ("response_warn_at", "resolution_warn_at") if c in table.c]
+        for column in warn_cols:
+            target = column.removesuffix("_warn_at")
+            reached = select(Ticket.id).where(table.c[column] <= NOW)
+            warned = session.scalars(reached).all()
+            keys.extend(notice_key(ticket_id, target, "warning") for ticket_id in warned)
+            session.execute(update(table).where(table.c[column] <= NOW).values({column: None}))
+        keys = sorted(set(keys))
         if keys:
             session.execute(insert(Once), [{"key": key, "at": NOW} for key in keys])
         claimed = len(keys)
     settings = settings_from_toml(SWEEP_SETTINGS, "bench/scale.py")
     ctx = MailContext.create(settings, FakeClock(NOW), Renderer(default_language="en"))
     runs: list[dict[str, Any]] = []
-    # The first sweep of a process is "cold" (as every ``run --once`` is); the second
-    # finds the sweep's in-process memo warm, as a long-running daemon's does.
+    # The first sweep of a process is "cold" (as every ``run --once`` is: compiled SQL,
+    # calendars); the second is warm, as a long-running daemon's are.
     for label in ("cold", "warm"):
         if runs and runs[-1]["s"] > 10:
             break  # a slow cold sweep says enough; keep the run short

@@ -2,8 +2,9 @@
 
 A scheduled job (every ``service.sweep_interval`` seconds) calls :func:`sweep`. It finds open
 tickets whose running targets crossed their warning point (``sla.warn_at_percent`` of the
-target, :func:`~maildesk.sla.timers.warning_at`) or their due time (the indexed
-``response_due_at`` / ``resolution_due_at`` columns), and mails:
+target, :func:`~maildesk.sla.timers.warning_at`; stored in the indexed ``response_warn_at`` /
+``resolution_warn_at`` columns) or their due time (the indexed ``response_due_at`` /
+``resolution_due_at`` columns), and mails:
 
 - a **warning** (``sla_warning``) to the ticket's assignee, or to the whole staff list when
   nobody is assigned;
@@ -34,9 +35,21 @@ Rules:
   ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (a row another sweep holds is skipped:
   that sweep is sending it) and re-checks under the lock. SQLite serialises writers, and
   the ``Once`` keys make the outcome the same.
-- **Cost.** Every running ticket is read each sweep; its warning points are memoised per
-  clock state (due instants, targets, calendar), so after the first sweep only tickets whose
-  clock changed are recomputed.
+- **Cost: only what is due is read.** The sweep selects, through the four indexes, the open
+  tickets with a warn time or a due time at or before ``now``; a ticket whose warning lies
+  ahead is never loaded. The warn time says from when to look, not what to send: while a
+  target runs and its warning is unsent, its warn column is set and no later than
+  ``max(warning point, the instant it was written)``. ``sla.clock`` writes the exact point
+  where it knows it (start, priority change) and the transition instant where it does not
+  (resume, reopening), as the 0003 migration writes the clock start for the tickets it
+  finds running. So a warn time at or before ``now`` means "look": the sweep computes the
+  point (``timers.warning_at``, current policy) and decides as it always did; a warn time
+  after ``now`` is the exact point, not reached yet. Whenever the sweep reads a ticket it
+  stores what the columns should hold (:func:`warn_times`): the exact point, or None once
+  the warning is sent or superseded by a breach, or while the due time itself selects the
+  ticket. Those writes are guarded by the values read, so a clock change committed
+  meanwhile is never overwritten. A policy's ``warn_at_percent`` or targets changed in the
+  config apply to warn times written afterwards, as they do to due times.
 
 Page escalation (:func:`~maildesk.sla.paging.escalate_pages`) runs at the end of each sweep.
 """
@@ -46,19 +59,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select, union, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from maildesk.core.clock import ensure_utc
 from maildesk.core.localtime import format_local
 from maildesk.core.policy import Policy
 from maildesk.notify.context import MailContext
 from maildesk.notify.outbox import Draft, enqueue
 from maildesk.sla import timers
-from maildesk.sla.calendar import BusinessCalendar
 from maildesk.sla.clock import calendar_for, targets_for
 from maildesk.sla.paging import (
     escalate_pages,
@@ -71,14 +83,25 @@ from maildesk.store.db import Database
 from maildesk.store.models import Client, Event, Once, Ticket
 from maildesk.store.once import claim
 
-__all__ = ["Notice", "SweepResult", "notice_key", "pending_notices", "sweep"]
+__all__ = [
+    "Notice",
+    "SweepResult",
+    "WarnTimes",
+    "notice_key",
+    "pending_notices",
+    "sweep",
+    "sweep_selection",
+    "warn_times",
+]
 
 log = logging.getLogger(__name__)
 
 Target = Literal["response", "resolution"]
 Level = Literal["warning", "breach"]
+TARGETS: tuple[Target, Target] = ("response", "resolution")
 CLOSED_STATUSES = ("resolved", "closed")
 _CHUNK = 200
+_WRITE_CHUNK = 1000  # warn-time corrections per write transaction
 
 
 @dataclass
@@ -91,6 +114,8 @@ class SweepResult:
     pages: int = 0  # page escalations sent (first pages on breach count too)
     skipped: int = 0  # tickets locked by another sweep
     errors: int = 0  # tickets whose handling failed (logged; retried next sweep)
+    read: int = 0  # tickets the sweep loaded (a warn or due time reached)
+    warn_times_stored: int = 0  # warn columns corrected (exact point, or cleared)
 
 
 @dataclass(frozen=True)
@@ -108,49 +133,58 @@ def notice_key(ticket_id: int, target: str, level: str) -> str:
     return f"sla:{ticket_id}:{target}:{level}"
 
 
-@lru_cache(maxsize=8192)
-def _warning_points(
-    state: timers.SlaState, cal: BusinessCalendar, targets: timers.Targets, percent: int
-) -> timers.Warnings:
-    """``timers.warning_at``, memoised: a clock state's warning points never change."""
-    return timers.warning_at(state, cal, targets, percent)
+WarnTimes = dict[Target, datetime | None]
+"""What a ticket's ``response_warn_at`` / ``resolution_warn_at`` should hold, by target."""
+
+
+def sweep_selection(now: datetime, dialect: str) -> ColumnElement[bool]:
+    """The rows a sweep at ``now`` reads: a warn or a due time reached (each one indexed).
+
+    Written per database so that each uses the four indexes: PostgreSQL turns the ``OR``
+    into a ``BitmapOr`` of index scans, but SQLite (left without statistics) plans an
+    ``OR`` of four ranges as a full scan; a union of one index search per column, looked
+    up by primary key, it plans as written.
+    """
+    reached = [
+        column <= now
+        for column in (
+            Ticket.response_warn_at,
+            Ticket.resolution_warn_at,
+            Ticket.response_due_at,
+            Ticket.resolution_due_at,
+        )
+    ]
+    if dialect == "sqlite":
+        return Ticket.id.in_(union(*(select(Ticket.id).where(term) for term in reached)))
+    return or_(*reached)
 
 
 def pending_notices(
     ticket: Ticket, policy: Policy, now: datetime, claimed: frozenset[str]
 ) -> list[Notice]:
-    """The warnings and breaches of ``ticket`` that are reached at ``now`` and not yet sent."""
-    if ticket.status in CLOSED_STATUSES:
-        return []
-    state = timers.SlaState.from_record(ticket)
-    if not state.running:
-        return []
-    cal = calendar_for(policy)
-    points = _warning_points(
-        state, cal, targets_for(policy, ticket.priority), policy.sla.warn_at_percent
-    )
-    found: list[Notice] = []
-    targets: tuple[tuple[Target, datetime | None, datetime | None], ...] = (
-        ("response", state.response_due_at, points.response),
-        ("resolution", state.resolution_due_at, points.resolution),
-    )
-    for target, due, point in targets:
-        if due is None:
-            continue
-        if due <= now:
-            if notice_key(ticket.id, target, "breach") not in claimed:
-                found.append(Notice(target, "breach", due, due))
-        elif (
-            point is not None
-            and point <= now
-            and notice_key(ticket.id, target, "warning") not in claimed
-        ):
-            found.append(Notice(target, "warning", due, point))
-    return found
+    """The warnings and breaches of ``ticket`` that are reached at ``now`` and not yet sent.
+
+    A warning whose stored warn time lies after ``now`` is not reached (module notes, Cost).
+    """
+    return _assess(ticket, policy, now, claimed)[0]
+
+
+def warn_times(ticket: Ticket, policy: Policy, now: datetime, claimed: frozenset[str]) -> WarnTimes:
+    """What the warn columns of ``ticket`` should hold, seen from a sweep at ``now``.
+
+    The warning point of each running target whose warning is neither sent nor superseded
+    (``claimed``), or its stored warn time when that lies after ``now`` (already exact);
+    None for the rest, and for a target already due, which its due time selects until the
+    breach is sent.
+    """
+    return _assess(ticket, policy, now, claimed)[1]
 
 
 def sweep(db: Database, ctx: MailContext, now: datetime) -> SweepResult:
-    """Send every warning and breach due at ``now``, then escalate unacknowledged pages."""
+    """Send every warning and breach due at ``now``, then escalate unacknowledged pages.
+
+    Only tickets with a warn or due time at or before ``now`` are read (see the module notes).
+    """
     result = SweepResult()
     for ticket_id in _candidates(db, ctx, now, result):
         try:
@@ -182,22 +216,130 @@ def sweep(db: Database, ctx: MailContext, now: datetime) -> SweepResult:
 # -- internals ----------------------------------------------------------------------------------
 
 
-def _candidates(db: Database, ctx: MailContext, now: datetime, result: SweepResult) -> list[int]:
-    """Ids of running tickets with a notice to send now (read without locks).
+def _assess(
+    ticket: Ticket, policy: Policy, now: datetime, claimed: frozenset[str]
+) -> tuple[list[Notice], WarnTimes]:
+    """The notices reached at ``now`` and the warn columns ``ticket`` should hold.
 
-    Tickets whose only notices are held until business hours are counted, not returned, so a
-    weekend of held warnings costs no write transaction.
+    Warning points are computed only for targets not yet due whose warning is unsent and
+    whose warn time is not ahead: a stored warn time after ``now`` is never later than the
+    real point (see the module notes), so that warning is not reached yet.
+    """
+    found: list[Notice] = []
+    warn: WarnTimes = {"response": None, "resolution": None}
+    if ticket.status in CLOSED_STATUSES:
+        return found, warn
+    state = timers.SlaState.from_record(ticket)
+    if not state.running:
+        return found, warn
+    points: timers.Warnings | None = None
+    dues: tuple[tuple[Target, datetime | None], ...] = (
+        ("response", state.response_due_at),
+        ("resolution", state.resolution_due_at),
+    )
+    for target, due in dues:
+        if due is None:
+            continue
+        if due <= now:
+            if notice_key(ticket.id, target, "breach") not in claimed:
+                found.append(Notice(target, "breach", due, due))
+            continue
+        if notice_key(ticket.id, target, "warning") in claimed:
+            continue
+        stored = _stored_warn(ticket)[target]
+        if stored is not None and ensure_utc(stored) > now:
+            warn[target] = stored
+            continue
+        if points is None:
+            points = timers.warning_at(
+                state,
+                calendar_for(policy),
+                targets_for(policy, ticket.priority),
+                policy.sla.warn_at_percent,
+            )
+        point = points.response if target == "response" else points.resolution
+        warn[target] = point
+        if point is not None and point <= now:
+            found.append(Notice(target, "warning", due, point))
+    return found, warn
+
+
+def _stored_warn(ticket: Ticket) -> WarnTimes:
+    return {"response": ticket.response_warn_at, "resolution": ticket.resolution_warn_at}
+
+
+def _set_warn(ticket: Ticket, warn: WarnTimes) -> None:
+    ticket.response_warn_at = warn["response"]
+    ticket.resolution_warn_at = warn["resolution"]
+
+
+@dataclass(frozen=True)
+class _WarnFix:
+    """A warn column to correct, guarded by what the unlocked read saw."""
+
+    ticket_id: int
+    target: Target
+    seen_warn: datetime | None
+    seen_due: datetime | None
+    value: datetime | None
+
+
+def _store_warn_times(db: Database, fixes: list[_WarnFix]) -> int:
+    """Write the corrected warn columns; a row whose clock changed since the read is left be.
+
+    The guard (warn and due time as read) makes this safe without row locks: a transition
+    committed meanwhile changed one of them, and its own warn time stands.
+    """
+    table = cast(Table, Ticket.__table__)
+    stored = 0
+    for start in range(0, len(fixes), _WRITE_CHUNK):
+        # One statement per shape of guard (NULL or a value), sent as an executemany.
+        shapes: dict[tuple[Target, bool, bool], list[dict[str, object]]] = {}
+        for fix in fixes[start : start + _WRITE_CHUNK]:
+            shape = (fix.target, fix.seen_warn is None, fix.seen_due is None)
+            shapes.setdefault(shape, []).append(
+                {
+                    "fix_id": fix.ticket_id,
+                    "fix_warn": fix.seen_warn,
+                    "fix_due": fix.seen_due,
+                    "fix_value": fix.value,
+                }
+            )
+        with db.transaction() as session:
+            conn = session.connection()
+            for (target, no_warn, no_due), params in shapes.items():
+                warn = table.c[f"{target}_warn_at"]
+                due = table.c[f"{target}_due_at"]
+                statement = (
+                    update(table)
+                    .where(
+                        table.c.id == bindparam("fix_id"),
+                        warn.is_(None) if no_warn else warn == bindparam("fix_warn"),
+                        due.is_(None) if no_due else due == bindparam("fix_due"),
+                    )
+                    .values({warn: bindparam("fix_value", type_=warn.type)})
+                )
+                stored += conn.execute(statement, params).rowcount
+    return stored
+
+
+def _candidates(db: Database, ctx: MailContext, now: datetime, result: SweepResult) -> list[int]:
+    """Ids of open tickets with a notice to send now (read without locks).
+
+    Only tickets with a warn or due time reached are read. Tickets whose only notices are
+    held until business hours are counted, not returned, so a weekend of held warnings costs
+    no write transaction. The warn columns of the tickets read and not returned are set to
+    what they should hold (``_handle`` does it for the others, under the lock).
     """
     ids: list[int] = []
+    fixes: list[_WarnFix] = []
     with db.session() as session:
         tickets = session.scalars(
             select(Ticket)
-            .where(
-                Ticket.status.not_in(CLOSED_STATUSES),
-                or_(Ticket.response_due_at.is_not(None), Ticket.resolution_due_at.is_not(None)),
-            )
+            .where(Ticket.status.not_in(CLOSED_STATUSES), sweep_selection(now, db.dialect))
             .order_by(Ticket.id)
         ).all()
+        result.read += len(tickets)
         for start in range(0, len(tickets), _CHUNK):
             chunk = tickets[start : start + _CHUNK]
             keys = [
@@ -209,11 +351,25 @@ def _candidates(db: Database, ctx: MailContext, now: datetime, result: SweepResu
             claimed = frozenset(session.scalars(select(Once.key).where(Once.key.in_(keys))))
             for ticket in chunk:
                 policy = ticket_policy(ctx.settings, ticket)
-                notices = pending_notices(ticket, policy, now, claimed)
-                if notices and _held(ticket, policy, now):
-                    result.held += len(notices)
-                elif notices:
+                notices, warn = _assess(ticket, policy, now, claimed)
+                if notices and not _held(ticket, policy, now):
                     ids.append(ticket.id)
+                    continue
+                result.held += len(notices)
+                stored = _stored_warn(ticket)
+                fixes.extend(
+                    _WarnFix(
+                        ticket.id,
+                        target,
+                        stored[target],
+                        getattr(ticket, f"{target}_due_at"),
+                        warn[target],
+                    )
+                    for target in TARGETS
+                    if stored[target] != warn[target]
+                )
+    if fixes:
+        result.warn_times_stored += _store_warn_times(db, fixes)
     return ids
 
 
@@ -228,11 +384,14 @@ def _handle(
         for level in ("warning", "breach")
     ]
     claimed = frozenset(session.scalars(select(Once.key).where(Once.key.in_(keys))))
-    notices = pending_notices(ticket, policy, now, claimed)
+    notices, warn = _assess(ticket, policy, now, claimed)
     if _held(ticket, policy, now):
         result.held += len(notices)
+        _set_warn(ticket, warn)
         return
     for notice in notices:
+        # Sent here, or by another process that claimed it first: either way, done.
+        warn[notice.target] = None
         if not claim(session, notice_key(ticket.id, notice.target, notice.level), now):
             continue
         if notice.level == "breach":
@@ -250,6 +409,7 @@ def _handle(
             )
             _mail(session, ctx, ticket, policy, notice, recipients, now)
             result.warnings += 1
+    _set_warn(ticket, warn)
 
 
 def _held(ticket: Ticket, policy: Policy, now: datetime) -> bool:

@@ -101,7 +101,11 @@ def resolve_person(settings: Settings, person: str) -> Person | None:
 
 def ticket_policy(settings: Settings, ticket: Ticket) -> Policy:
     """The policy a ticket was opened under (``default`` if it was removed from the config)."""
-    return settings.policies.get(ticket.policy) or settings.policies["default"]
+    return _policy_named(settings, ticket.policy)
+
+
+def _policy_named(settings: Settings, name: str) -> Policy:
+    return settings.policies.get(name) or settings.policies["default"]
 
 
 def resolve_people(settings: Settings, entries: Iterable[str]) -> tuple[list[Person], list[str]]:
@@ -163,17 +167,24 @@ def escalate_pages(db: Database, ctx: MailContext, now: datetime) -> int:
     """Page the next level for every ticket whose last page went unacknowledged too long.
 
     Each ticket is handled in its own transaction, its row locked with ``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL, so two daemons split the work. Returns the pages sent.
+    LOCKED`` on PostgreSQL, so two daemons split the work. Only tickets whose last page is
+    older than ``ack_minutes`` are locked: the others have nothing due yet, and a write
+    transaction per paged ticket and sweep would be wasted. Returns the pages sent.
     """
     with db.session() as session:
-        ids = session.scalars(
-            select(Page.ticket_id)
+        rows = session.execute(
+            select(Page.ticket_id, Ticket.policy, func.max(Page.sent_at))
             .join(Ticket, Ticket.id == Page.ticket_id)
             .where(Ticket.status == "open", Ticket.responded_at.is_(None))
-            .group_by(Page.ticket_id)
+            .group_by(Page.ticket_id, Ticket.policy)
             .having(func.count(Page.acked_at) == 0)
             .order_by(Page.ticket_id)
         ).all()
+    ids = [
+        ticket_id
+        for ticket_id, policy_name, last_sent in rows
+        if now >= oncall.next_level_due(last_sent, _policy_named(ctx.settings, policy_name).oncall)
+    ]
     sent = 0
     for ticket_id in ids:
         try:

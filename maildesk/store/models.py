@@ -102,7 +102,9 @@ class Ticket(Base):
 
     The SLA columns hold the clock: due times are stored (UTC, indexed for the
     sweep); while the clock is paused the due times are cleared and the business
-    minutes still left are kept in ``*_left_minutes``.
+    minutes still left are kept in ``*_left_minutes``. The warning instants sit
+    beside the due times (``*_warn_at``, indexed) so the sweep reads only tickets
+    with something due.
     """
 
     __tablename__ = "tickets"
@@ -130,6 +132,10 @@ class Ticket(Base):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # From when the sweep looks at a target's warning: its warning point (never later),
+    # None once the warning is sent or while the target does not run (``sla.escalation``).
+    response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     response_left_minutes: Mapped[int | None] = mapped_column(Integer)
     resolution_left_minutes: Mapped[int | None] = mapped_column(Integer)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
