@@ -34,13 +34,14 @@ is no stored balance to drift. The rules, decided here once:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from maildesk.core.config import Settings
@@ -57,6 +58,7 @@ __all__ = [
     "UnknownClient",
     "balance",
     "balance_before",
+    "balances_before",
     "booking_key",
     "bundles",
     "entry_key",
@@ -112,6 +114,9 @@ class Balance:
     client_id: int
     minutes: int
     bundles: tuple[Bundle, ...]
+    """The live bundles (minutes left, not expired), oldest first."""
+    had_bundles: bool = False
+    """Whether the client was ever sold or granted hours (see :func:`has_bundles`)."""
 
     @property
     def drawable(self) -> int:
@@ -155,39 +160,69 @@ def is_booked(session: Session, stored_key: str) -> bool:
     )
 
 
-def bundles(session: Session, client_id: int) -> list[Bundle]:
-    """Every bundle of the client with what is left of it, oldest first."""
-    rows = session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.client_id == client_id, LedgerEntry.kind.in_(BUNDLE_KINDS))
-        .order_by(LedgerEntry.at, LedgerEntry.id)
-    ).all()
-    used = {
-        bundle_id: total
-        for bundle_id, total in session.execute(
-            select(LedgerEntry.bundle_id, func.sum(LedgerEntry.minutes))
-            .where(LedgerEntry.client_id == client_id, LedgerEntry.bundle_id.is_not(None))
-            .group_by(LedgerEntry.bundle_id)
-        )
+# Built once: these run for every mail and every statement, and building a
+# statement costs more than SQLite takes to run it.
+_BUNDLE_ROWS = (
+    select(
+        LedgerEntry.id,
+        LedgerEntry.kind,
+        LedgerEntry.at,
+        LedgerEntry.minutes,
+        LedgerEntry.expires_at,
+        LedgerEntry.reference,
+    )
+    .where(LedgerEntry.client_id == bindparam("client_id"), LedgerEntry.kind.in_(BUNDLE_KINDS))
+    .order_by(LedgerEntry.at, LedgerEntry.id)
+)
+_SUMS_BY_BUNDLE = (
+    select(LedgerEntry.bundle_id, func.sum(LedgerEntry.minutes))
+    .where(LedgerEntry.client_id == bindparam("client_id"))
+    .group_by(LedgerEntry.bundle_id)
+)
+
+
+def _bundles_and_sums(session: Session, client_id: int) -> tuple[list[Bundle], int]:
+    """The client's bundles (as :func:`bundles`) and the sum of all its entries, in two queries.
+
+    The sum per ``bundle_id`` gives both what each bundle has left and, over
+    all groups (the NULL group holds the bundles themselves and rate-billed
+    work), the balance.
+    """
+    rows = session.execute(_BUNDLE_ROWS, {"client_id": client_id}).all()
+    sums = {
+        bundle_id: int(total or 0)
+        for bundle_id, total in session.execute(_SUMS_BY_BUNDLE, {"client_id": client_id})
     }
-    return [
+    found = [
         Bundle(
             id=row.id,
             kind=row.kind,
             at=row.at,
             minutes=row.minutes,
-            remaining=row.minutes + int(used.get(row.id) or 0),
+            remaining=row.minutes + sums.get(row.id, 0),
             expires_at=row.expires_at,
             reference=row.reference,
         )
         for row in rows
     ]
+    return found, sum(sums.values())
 
 
-def expire_bundles(session: Session, client_id: int, now: datetime) -> int:
-    """Write off what is left of bundles expired by ``now``; returns the minutes written off."""
+def bundles(session: Session, client_id: int) -> list[Bundle]:
+    """Every bundle of the client with what is left of it, oldest first."""
+    return _bundles_and_sums(session, client_id)[0]
+
+
+def expire_bundles(
+    session: Session, client_id: int, now: datetime, current: list[Bundle] | None = None
+) -> int:
+    """Write off what is left of bundles expired by ``now``; returns the minutes written off.
+
+    ``current`` is the client's :func:`bundles` when the caller has just read
+    them (in this transaction), to save reading them again.
+    """
     total = 0
-    for bundle in bundles(session, client_id):
+    for bundle in bundles(session, client_id) if current is None else current:
         if bundle.expires_at is None or bundle.expires_at > now or bundle.remaining <= 0:
             continue
         key = f"expiry:{bundle.id}"
@@ -223,19 +258,39 @@ def balance_before(session: Session, client_id: int, when: datetime) -> int:
     )
 
 
-def balance(session: Session, client_id: int, now: datetime) -> Balance:
-    """The client's balance at ``now``: due expiries are written off first, then summed."""
-    expire_bundles(session, client_id, now)
-    total = int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
-                LedgerEntry.client_id == client_id
-            )
+def balances_before(session: Session, client_id: int, *whens: datetime) -> tuple[int, ...]:
+    """:func:`balance_before` at each of ``whens``, in one query (opening and closing)."""
+    if not whens:
+        return ()
+    params: dict[str, object] = {f"when_{i}": when for i, when in enumerate(whens)}
+    params |= {"client_id": client_id, "latest": max(whens)}
+    row = session.execute(_balances_before_query(len(whens)), params).one()
+    return tuple(int(total) for total in row)
+
+
+@functools.cache
+def _balances_before_query(count: int) -> Select[*tuple[int, ...]]:
+    sums = (
+        func.coalesce(
+            func.sum(case((LedgerEntry.at < bindparam(f"when_{i}"), LedgerEntry.minutes))), 0
         )
-        or 0
+        for i in range(count)
     )
-    live = tuple(b for b in bundles(session, client_id) if b.live(now))
-    return Balance(client_id=client_id, minutes=total, bundles=live)
+    return select(*sums).where(
+        LedgerEntry.client_id == bindparam("client_id"), LedgerEntry.at < bindparam("latest")
+    )
+
+
+def balance(session: Session, client_id: int, now: datetime) -> Balance:
+    """The client's balance at ``now``: due expiries are written off first, then summed.
+
+    Read from the database every time (never cached), in two queries: the
+    expiry rows written here are subtracted from the sum read before them.
+    """
+    current, total = _bundles_and_sums(session, client_id)
+    total -= expire_bundles(session, client_id, now, current)
+    live = tuple(b for b in current if b.live(now))
+    return Balance(client_id=client_id, minutes=total, bundles=live, had_bundles=bool(current))
 
 
 def ticket_billed(session: Session, ticket_id: int) -> int:

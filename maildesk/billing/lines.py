@@ -8,10 +8,12 @@ of the billed time came from prepaid hours and how much is billed at the rate.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.ledger import booking_key
@@ -35,6 +37,36 @@ class WorkLine:
     at_rate: int = 0
 
 
+@functools.cache
+def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    """The work rows (columns only) under the named filters, built once per combination."""
+    query = (
+        select(
+            LedgerEntry.idempotency_key,
+            LedgerEntry.at,
+            LedgerEntry.actor,
+            LedgerEntry.reference,
+            LedgerEntry.minutes,
+            LedgerEntry.raw_minutes,
+            LedgerEntry.bundle_id,
+            Ticket.number,
+            Ticket.subject,
+        )
+        .outerjoin(Ticket, LedgerEntry.ticket_id == Ticket.id)
+        .where(LedgerEntry.kind == "work")
+        .order_by(LedgerEntry.id)
+    )
+    if "client_id" in filters:
+        query = query.where(LedgerEntry.client_id == bindparam("client_id"))
+    if "ticket_id" in filters:
+        query = query.where(LedgerEntry.ticket_id == bindparam("ticket_id"))
+    if "start" in filters:
+        query = query.where(LedgerEntry.at >= bindparam("start"))
+    if "end" in filters:
+        query = query.where(LedgerEntry.at < bindparam("end"))
+    return query
+
+
 def work_lines(
     session: Session,
     *,
@@ -44,29 +76,17 @@ def work_lines(
     end: datetime | None = None,
 ) -> list[WorkLine]:
     """The booked entries matching the filters, oldest first."""
-    query = (
-        select(LedgerEntry, Ticket.number, Ticket.subject)
-        .outerjoin(Ticket, LedgerEntry.ticket_id == Ticket.id)
-        .where(LedgerEntry.kind == "work")
-        .order_by(LedgerEntry.id)
-    )
-    if client_id is not None:
-        query = query.where(LedgerEntry.client_id == client_id)
-    if ticket_id is not None:
-        query = query.where(LedgerEntry.ticket_id == ticket_id)
-    if start is not None:
-        query = query.where(LedgerEntry.at >= start)
-    if end is not None:
-        query = query.where(LedgerEntry.at < end)
+    filters = {"client_id": client_id, "ticket_id": ticket_id, "start": start, "end": end}
+    given = {name: value for name, value in filters.items() if value is not None}
     lines: dict[str, WorkLine] = {}
-    for row, number, subject in session.execute(query):
+    for row in session.execute(_query(frozenset(given)), given):
         key = booking_key(row.idempotency_key)
         line = lines.get(key)
         if line is None:
             line = lines[key] = WorkLine(
                 at=row.at,
-                ticket_number=number or "",
-                ticket_subject=subject or "",
+                ticket_number=row.number or "",
+                ticket_subject=row.subject or "",
                 actor=row.actor,
                 category=row.reference,
             )

@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from maildesk.core.config import Settings
 from maildesk.notify.context import MailContext
 from maildesk.notify.outbox import Draft, enqueue
+from maildesk.store.directory import ClientInfo
 from maildesk.store.models import Client, Contact, Event, Message, Ticket
 
 __all__ = [
@@ -29,23 +30,25 @@ __all__ = [
     "local_date",
     "notice_recipients",
     "queue",
+    "recipients_of",
     "staff_name",
     "thread_of",
 ]
 
 
-def client_language(settings: Settings, client: Client) -> str:
+def client_language(settings: Settings, client: Client | ClientInfo) -> str:
     return client.language or settings.service.language
 
 
+_AUTHORISED = (
+    select(Contact.email)
+    .where(Contact.client_id == bindparam("client_id"), Contact.authorised.is_(True))
+    .order_by(Contact.id)
+)
+
+
 def authorised_contacts(session: Session, client_id: int) -> tuple[str, ...]:
-    return tuple(
-        session.scalars(
-            select(Contact.email)
-            .where(Contact.client_id == client_id, Contact.authorised.is_(True))
-            .order_by(Contact.id)
-        )
-    )
+    return tuple(session.scalars(_AUTHORISED, {"client_id": client_id}))
 
 
 def is_authorised(session: Session, ticket: Ticket, address: str) -> bool:
@@ -55,10 +58,19 @@ def is_authorised(session: Session, ticket: Ticket, address: str) -> bool:
     return address.strip().lower() in authorised_contacts(session, ticket.client_id)
 
 
-def notice_recipients(session: Session, settings: Settings, client: Client) -> tuple[str, ...]:
-    cfg = settings.client(client.key)
+def notice_recipients(
+    session: Session, settings: Settings, client: Client | ClientInfo
+) -> tuple[str, ...]:
+    return recipients_of(settings, client.key, authorised_contacts(session, client.id))
+
+
+def recipients_of(
+    settings: Settings, client_key: str, authorised: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The client's authorised contacts, then its account manager (from the config), once each."""
+    cfg = settings.client(client_key)
     manager = (cfg.account_manager,) if cfg is not None and cfg.account_manager else ()
-    return tuple(dict.fromkeys((*authorised_contacts(session, client.id), *manager)))
+    return tuple(dict.fromkeys((*authorised, *manager)))
 
 
 def staff_name(settings: Settings, address: str) -> str:

@@ -164,8 +164,10 @@ def _book(
     category: str = terms.category
     bundles: list[ledger.Bundle] = []
     if terms.mode == "prepaid":
-        ledger.expire_bundles(session, client.id, now)
+        # Read once: an expired bundle is not live, so writing it off changes
+        # nothing below (``last_bundle`` reads only its id, date and size).
         bundles = ledger.bundles(session, client.id)
+        ledger.expire_bundles(session, client.id, now, bundles)
         live = [(b.id, b.remaining) for b in bundles if b.live(now)]
         draws, at_rate = contracts.allocate(live, billed)
         if at_rate and not draws:

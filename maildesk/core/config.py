@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from maildesk.core.policy import Policy, Weekday
 
@@ -290,6 +298,34 @@ class Client(_Model):
         return value.strip().lower()
 
 
+class _ClientIndex:
+    """A memo of clients by id for :meth:`Settings.client`, built on first use.
+
+    It remembers the tuple it indexes (``model_copy`` shares private
+    attributes, so a copy with other clients must rebuild, not reuse) and swaps
+    in the pair at once, so threads never see half an index. Being a cache, it
+    compares equal to any other: two settings stay equal whether or not one
+    was looked up.
+    """
+
+    __slots__ = ("_built",)
+
+    def __init__(self) -> None:
+        self._built: tuple[tuple[Client, ...], dict[str, Client]] | None = None
+
+    def of(self, clients: tuple[Client, ...]) -> dict[str, Client]:
+        built = self._built
+        if built is None or built[0] is not clients:
+            built = (clients, {c.id: c for c in clients})
+            self._built = built
+        return built[1]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ClientIndex)
+
+    __hash__ = object.__hash__
+
+
 class Settings(_Model):
     """Everything maildesk is told; passed in, never global."""
 
@@ -303,6 +339,7 @@ class Settings(_Model):
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()
     source: str = "embedded defaults"
+    _client_index: _ClientIndex = PrivateAttr(default_factory=lambda: _ClientIndex())
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -336,8 +373,14 @@ class Settings(_Model):
         return self
 
     def client(self, client_id: str) -> Client | None:
-        """The configured client with this id."""
-        return next((c for c in self.clients if c.id == client_id), None)
+        """The configured client with this id.
+
+        Called per mail and per statement, so the clients are indexed by id on
+        first use (10,000 clients made a scan cost 0.4 ms). The index remembers
+        the tuple it was built from: ``model_copy(update={"clients": ...})``
+        copies private attributes, and must not see the old index.
+        """
+        return self._client_index.of(self.clients).get(client_id)
 
     def policy_for(self, client_id: str | None) -> tuple[str, Policy]:
         """The name and rules of the policy a client follows (``default`` for strangers)."""

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock
@@ -60,22 +60,39 @@ class PipelineContext(MailContext):
         return cls(settings_, clock_, renderer_, identity, numbers, rules)
 
 
+def _seen_query() -> Select[int, str | None, str | None]:
+    """Quarantined by this source key (rank 0), else stored by Message-ID or source key (1)."""
+    held = select(
+        literal(0).label("rank"),
+        null().label("message_id"),
+        null().label("number"),
+    ).where(QuarantinedMail.source_key == bindparam("source_key"))
+    stored = (
+        select(literal(1), Message.message_id, Ticket.number)
+        .outerjoin(Ticket, Message.ticket_id == Ticket.id)
+        .where(
+            or_(
+                Message.message_id == bindparam("message_id"),
+                Message.source_key == bindparam("source_key"),
+            )
+        )
+    )
+    found = union_all(held, stored).subquery()
+    return select(found.c.rank, found.c.message_id, found.c.number).order_by(found.c.rank).limit(1)
+
+
+# Built once: every mail asks it, in one round trip.
+_SEEN = _seen_query()
+
+
 def already_seen(session: Session, message_id: str, source_key: str) -> Receipt | None:
     """A receipt for a mail that was handled before (same source key or Message-ID)."""
-    held = session.scalar(
-        select(QuarantinedMail.id).where(QuarantinedMail.source_key == source_key)
-    )
-    if held is not None:
-        return Receipt(Outcome.QUARANTINED, message_id, None, "already in quarantine")
-    row = session.execute(
-        select(Message.message_id, Ticket.number)
-        .outerjoin(Ticket, Message.ticket_id == Ticket.id)
-        .where(or_(Message.message_id == message_id, Message.source_key == source_key))
-        .limit(1)
-    ).first()
+    row = session.execute(_SEEN, {"message_id": message_id, "source_key": source_key}).first()
     if row is None:
         return None
-    return Receipt(Outcome.DUPLICATE, row[0], row[1], "seen before")
+    if row.rank == 0:
+        return Receipt(Outcome.QUARANTINED, message_id, None, "already in quarantine")
+    return Receipt(Outcome.DUPLICATE, row.message_id, row.number, "seen before")
 
 
 def store_inbound(

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.approval import answer_approval, request_approval
-from maildesk.billing.ledger import balance, has_bundles
+from maildesk.billing.ledger import Balance, balance
 from maildesk.billing.quotes import answer_quote
 from maildesk.core.durations import format_minutes
 from maildesk.core.localtime import format_local
@@ -33,41 +33,64 @@ from maildesk.ingest.roles import Role, Sender
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
 from maildesk.sla.paging import page_if_due
-from maildesk.store.models import Attachment, Client, Event, Message, Ticket
+from maildesk.store.directory import client_info
+from maildesk.store.models import Attachment, Event, Message, Ticket
 from maildesk.store.tickets import allocate_number
 
 REPORT_DISPOSITIONS = ("report", "follow_up")
 
 
+_PARTS = (
+    select(
+        Message.id,
+        Message.disposition,
+        Message.subject,
+        Message.text,
+        Attachment.id.label("attachment_id"),
+        Attachment.filename,
+        Attachment.content_type,
+        Attachment.size,
+        Attachment.sha256,
+        Attachment.inline,
+    )
+    .outerjoin(Attachment, Attachment.message_row_id == Message.id)
+    .where(
+        Message.ticket_id == bindparam("ticket_id"),
+        Message.direction == "in",
+        Message.disposition.in_(REPORT_DISPOSITIONS),
+    )
+    .order_by(Message.id, Attachment.id)
+)
+
+
 def _parts(session: Session, ticket: Ticket) -> list[ReportPart]:
-    """The client's mails on ``ticket`` as the intake check reads them (new text only)."""
-    messages = session.scalars(
-        select(Message)
-        .where(
-            Message.ticket_id == ticket.id,
-            Message.direction == "in",
-            Message.disposition.in_(REPORT_DISPOSITIONS),
-        )
-        .order_by(Message.id)
-    ).all()
-    parts = []
-    for message in messages:
-        rows = session.scalars(
-            select(Attachment).where(Attachment.message_row_id == message.id)
-        ).all()
-        attachments = tuple(
-            MailAttachment(
-                filename=a.filename,
-                content_type=a.content_type,
-                size=a.size,
-                sha256=a.sha256,
-                inline=a.inline,
+    """The client's mails on ``ticket`` as the intake check reads them (new text only).
+
+    One query: the messages joined to their attachments (a row per attachment,
+    one for a message without any), in the order they came in.
+    """
+    rows = session.execute(_PARTS, {"ticket_id": ticket.id}).all()
+    messages: dict[int, tuple[str, str, str, list[MailAttachment]]] = {}
+    for row in rows:
+        _, _, _, files = messages.setdefault(row.id, (row.disposition, row.subject, row.text, []))
+        if row.attachment_id is not None:
+            files.append(
+                MailAttachment(
+                    filename=row.filename,
+                    content_type=row.content_type,
+                    size=row.size,
+                    sha256=row.sha256,
+                    inline=row.inline,
+                )
             )
-            for a in rows
+    return [
+        ReportPart(
+            text=text if disposition == "report" else extract_new_text(text),
+            subject=subject,
+            attachments=tuple(files),
         )
-        text = message.text if message.disposition == "report" else extract_new_text(message.text)
-        parts.append(ReportPart(text=text, subject=message.subject, attachments=attachments))
-    return parts
+        for disposition, subject, text, files in messages.values()
+    ]
 
 
 def _event(
@@ -82,11 +105,19 @@ def _due_text(ticket: Ticket, policy: Policy, language: str) -> str | None:
     return format_local(ticket.response_due_at, policy.calendar.timezone, language)
 
 
-def _remaining(session: Session, ticket: Ticket, now: datetime) -> str | None:
-    """The client's prepaid hours left, for the staff header block."""
+def _remaining(
+    session: Session, ticket: Ticket, now: datetime, known: Balance | None
+) -> str | None:
+    """The client's prepaid hours left, for the staff header block.
+
+    ``known`` is the balance the caller read in this transaction for the
+    ticket's client, if any (nothing books time in between), to read it once.
+    """
     if ticket.client_id is None:
         return None
-    return format_minutes(balance(session, ticket.client_id, now).minutes)
+    if known is None or known.client_id != ticket.client_id:
+        known = balance(session, ticket.client_id, now)
+    return format_minutes(known.minutes)
 
 
 def notify_staff(
@@ -97,14 +128,18 @@ def notify_staff(
     is_new: bool,
     ctx: PipelineContext,
     now: datetime,
+    client_balance: Balance | None = None,
 ) -> None:
-    """Tell the assignee (or the whole staff list) about a client's mail on ``ticket``."""
+    """Tell the assignee (or the whole staff list) about a client's mail on ``ticket``.
+
+    ``client_balance``: the client's balance if the caller has read it already.
+    """
     recipients = (
         (ticket.assignee,) if ticket.assignee else tuple(sorted(ctx.settings.staff_addresses))
     )
     if not recipients:
         return
-    client = session.get(Client, ticket.client_id) if ticket.client_id else None
+    client = client_info(session, ticket.client_id) if ticket.client_id else None
     _, policy = ctx.settings.policy_for(client.key if client else None)
     tz = policy.calendar.timezone
     lang = ctx.settings.service.language
@@ -124,7 +159,7 @@ def notify_staff(
         resolution_due=format_local(ticket.resolution_due_at, tz, lang)
         if ticket.resolution_due_at
         else None,
-        remaining_hours=_remaining(session, ticket, now),
+        remaining_hours=_remaining(session, ticket, now, client_balance),
         text=text,
         is_new=is_new,
     )
@@ -214,12 +249,16 @@ def open_report(
         allow_markers=bool(client_cfg and client_cfg.allow_priority_markers),
         client_default=client_cfg.default_priority if client_cfg else None,
     )
+    # Read once: the approval rule below and the staff notice both need it.
+    client_balance = (
+        balance(session, sender.client_id, now) if sender.client_id is not None else None
+    )
     # Only a client with prepaid hours to draw on needs an authorised contact's approval.
     needs_approval = (
         sender.role in (Role.CONTACT, Role.DOMAIN)
         and policy.billing.kind == "prepaid"
-        and sender.client_id is not None
-        and has_bundles(session, sender.client_id)
+        and client_balance is not None
+        and client_balance.had_bundles
     )
     ticket = Ticket(
         number=allocate_number(session, ctx.numbers, ctx.local_year(now)),
@@ -293,7 +332,7 @@ def open_report(
                 received_out_of_hours=not cal.is_open(now),
                 password_warning=check.password_suspected,
             )
-    notify_staff(session, ticket, mail, mail.text, True, ctx, now)
+    notify_staff(session, ticket, mail, mail.text, True, ctx, now, client_balance)
     if needs_approval:
         request_approval(session, ctx, ticket)
     page_if_due(session, ctx, ticket, now, reason="new")

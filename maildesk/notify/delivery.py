@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock, ensure_utc
@@ -47,6 +47,36 @@ FailureHook = Callable[[Session, OutboxMail, datetime], None]
 """Called, in the same transaction, when a mail is marked failed for good."""
 
 
+# Built once: they run for every mail sent. The row is read as columns and a
+# sent mail is recorded with one UPDATE; only a failed one is loaded as an
+# object (for the event and the failure hook).
+_NEXT_DUE = (
+    select(
+        OutboxMail.id,
+        OutboxMail.kind,
+        OutboxMail.message_id,
+        OutboxMail.mail_from,
+        OutboxMail.rcpt_to,
+        OutboxMail.data,
+    )
+    .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= bindparam("now"))
+    .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_MARK_SENT = (
+    update(OutboxMail)
+    .where(OutboxMail.id == bindparam("row_id"))
+    .values(
+        status="sent",
+        attempts=OutboxMail.attempts + 1,
+        sent_at=bindparam("now"),
+        last_error=None,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 def flush_outbox(
     db: Database,
     transport: Transport,
@@ -61,18 +91,14 @@ def flush_outbox(
         for _ in range(limit):
             with db.transaction() as session:
                 now = clock.now()
-                row = session.scalars(
-                    select(OutboxMail)
-                    .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
-                    .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                ).first()
-                if row is None:
+                due = session.execute(_NEXT_DUE, {"now": now}).first()
+                if due is None:
                     break
                 try:
-                    transport.send(row.mail_from, list(row.rcpt_to), row.data)
+                    transport.send(due.mail_from, list(due.rcpt_to), due.data)
                 except DeliveryError as exc:
+                    row = session.get(OutboxMail, due.id)
+                    assert row is not None  # locked by this transaction
                     row.attempts += 1
                     row.last_error = str(exc)[:2000]
                     if exc.permanent or row.attempts >= retry.max_attempts:
@@ -110,12 +136,9 @@ def flush_outbox(
                         )
                         break
                     continue
-                row.status = "sent"
-                row.attempts += 1
-                row.sent_at = now
-                row.last_error = None
+                session.execute(_MARK_SENT, {"row_id": due.id, "now": now})
                 result.sent += 1
-                log.info("sent %s mail %s to %s", row.kind, row.message_id, ", ".join(row.rcpt_to))
+                log.info("sent %s mail %s to %s", due.kind, due.message_id, ", ".join(due.rcpt_to))
     finally:
         transport.close()
     return result

@@ -1,0 +1,52 @@
+"""``Settings.client``: indexed by id once, never stale after a copy, never in the way of ==."""
+
+from __future__ import annotations
+
+import threading
+
+from maildesk.core.config import Settings, settings_from_toml
+
+CONFIG = "".join(f'[[clients]]\nid = "c{i:05d}"\nname = "Client {i}"\n' for i in range(2000))
+
+
+def _settings() -> Settings:
+    return settings_from_toml(CONFIG, "test")
+
+
+def test_finds_each_client_and_none_for_an_unknown_id() -> None:
+    settings = _settings()
+    assert all(settings.client(c.id) is c for c in settings.clients)
+    assert settings.client("nobody") is None
+    assert settings.policy_for("c00042") == ("default", settings.policies["default"])
+
+
+def test_a_copy_with_other_clients_does_not_reuse_the_index() -> None:
+    settings = _settings()
+    assert settings.client("c00001") is not None  # builds the index
+    fewer = settings.model_copy(update={"clients": settings.clients[2:]})
+    assert fewer.client("c00001") is None
+    assert fewer.client("c00002") is fewer.clients[0]
+    assert settings.client("c00001") is settings.clients[1]
+
+
+def test_looking_up_leaves_settings_equal() -> None:
+    looked_up, fresh = _settings(), _settings()
+    looked_up.client("c00007")
+    assert looked_up == fresh
+
+
+def test_threads_see_a_whole_index() -> None:
+    settings = _settings()
+    wrong: list[str] = []
+
+    def look() -> None:
+        for c in settings.clients[::7]:
+            if settings.client(c.id) is not c:
+                wrong.append(c.id)
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
