@@ -20,9 +20,10 @@ WORKDIR /srv/maildesk
 RUN mkdir -p /srv/maildesk/var
 VOLUME ["/srv/maildesk/var"]
 
-# The built-in LMTP listener; set [intake.listener] host = "0.0.0.0" in the config to
-# reach it from outside the container.
-EXPOSE 8024
+# The built-in LMTP listener (8024) and the client portal (8026); set their host to
+# "0.0.0.0" in the config ([intake.listener], [portal]) to reach them from outside the
+# container.
+EXPOSE 8024 8026
 
 # /healthz answers 200 while the database is reachable (ops port, see [ops]).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from maildesk.core.config import ConfigError, Settings, embedded_defaults, settings_from_toml
+from maildesk.notify.links import PortalLinks
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -32,3 +33,15 @@ def secret(env_name: str, key: str) -> str:
             f"export {env_name}=... before starting maildesk"
         )
     return value
+
+
+def portal_links(settings: Settings) -> PortalLinks | None:
+    """The signer of portal links, or None when the portal is off."""
+    portal = settings.portal
+    if not portal.enabled:
+        return None
+    key = secret(portal.secret_env, "portal.secret_env")
+    try:
+        return PortalLinks(key, portal.base_url, portal.link_days)
+    except ValueError as exc:
+        raise ConfigError(f"{portal.secret_env} (named by portal.secret_env): {exc}") from None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from maildesk.billing.ledger import grant_starter_hours
 from maildesk.billing.statements import send_weekly_statements
-from maildesk.configfile import secret
+from maildesk.configfile import portal_links, secret
 from maildesk.core.clock import Clock, SystemClock
 from maildesk.core.config import Settings
 from maildesk.ingest.context import PipelineContext
@@ -31,6 +31,8 @@ from maildesk.sla.escalation import SweepResult, sweep
 from maildesk.store.db import Database
 from maildesk.store.directory import sync_clients
 from maildesk.web.ops import OpsServer
+from maildesk.web.portal.app import Portal
+from maildesk.web.portal.server import PortalServer
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class Maildesk:
             settings,
             self.clock,
             renderer_for(settings.service),
+            portal_links(settings),
         )
         self.receiver = Receiver(self.db, self.ctx)
         self.transport = build_transport(settings)
@@ -163,8 +166,21 @@ class Maildesk:
         )
         return summary
 
+    def _start_portal(self) -> PortalServer | None:
+        """The clients' portal on its own address, when it is configured."""
+        cfg = self.settings.portal
+        if self.ctx.links is None:
+            return None
+        server = PortalServer(cfg.host, cfg.port, Portal(self.db, self.ctx, self.ctx.links))
+        server.start()
+        log.info(
+            "client portal on http://%s:%d/ (links point at %s)", *server.address, cfg.base_url
+        )
+        return server
+
     def run_forever(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery."""
+        portal = self._start_portal()  # first: a taken address stops start-up before intake
         listener = None
         lst = self.settings.intake.listener
         if lst.enabled:
@@ -216,5 +232,7 @@ class Maildesk:
             scheduler.shutdown(wait=True)
             if ops is not None:
                 ops.stop()
+            if portal is not None:
+                portal.stop()
             self.db.dispose()
             log.info("stopped")

@@ -73,6 +73,7 @@ def balance_notices(
             now,
             client_name=client.name,
             rate=format_rate(billing),
+            portal_url=ctx.portal_url(client.key, to),
         )
         return ("balance_zero",)
     threshold = low_balance_threshold(billing, last_bundle.minutes)
@@ -90,6 +91,7 @@ def balance_notices(
         client_name=client.name,
         remaining=format_minutes(remaining),
         threshold=format_minutes(threshold),
+        portal_url=ctx.portal_url(client.key, to),
     )
     return ("low_balance",)
 

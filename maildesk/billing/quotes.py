@@ -17,17 +17,25 @@ Rules:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from maildesk.billing.answers import read_answer
+from maildesk.billing.answers import Answer, read_answer
 from maildesk.billing.contracts import format_rate
 from maildesk.billing.mailing import authorised_contacts, is_authorised, queue
 from maildesk.core.durations import format_minutes
 from maildesk.notify.context import MailContext
 from maildesk.store.models import Client, Contact, Event, Quote, Ticket
 
-__all__ = ["accepted_minutes", "answer_quote", "create_quote", "pending_quote"]
+__all__ = [
+    "accepted_minutes",
+    "answer_quote",
+    "create_quote",
+    "pending_quote",
+    "record_quote_answer",
+]
 
 
 def accepted_minutes(session: Session, ticket_id: int) -> int | None:
@@ -106,6 +114,7 @@ def create_quote(
         hours=format_minutes(minutes),
         description=quote.description,
         rate=format_rate(policy.billing),
+        portal_url=ctx.portal_url(client.key if client else None, to),
     )
     return quote
 
@@ -125,7 +134,25 @@ def answer_quote(
     answer = read_answer(text)
     if answer is None:
         return None
-    now = ctx.clock.now()
+    return record_quote_answer(session, ticket, quote, answer, actor, ctx.clock.now())
+
+
+def record_quote_answer(
+    session: Session,
+    ticket: Ticket,
+    quote: Quote,
+    answer: Answer,
+    actor: str,
+    now: datetime,
+    via: str = "mail",
+) -> str | None:
+    """Record ``actor``'s answer to ``quote``, the same whether it came by mail or the portal.
+
+    Returns the quote's new status, or None when ``actor`` may not answer (an
+    event records the attempt) or the quote is no longer pending.
+    """
+    if quote.status != "pending" or quote.ticket_id != ticket.id:
+        return None
     if not is_authorised(session, ticket, actor):
         session.add(
             Event(
@@ -133,7 +160,12 @@ def answer_quote(
                 at=now,
                 kind="quote_answer_ignored",
                 actor=actor,
-                detail={"quote_id": quote.id, "answer": answer, "reason": "not authorised"},
+                detail={
+                    "quote_id": quote.id,
+                    "answer": answer,
+                    "reason": "not authorised",
+                    "via": via,
+                },
             )
         )
         return None
@@ -146,7 +178,7 @@ def answer_quote(
             at=now,
             kind=f"quote_{quote.status}",
             actor=actor,
-            detail={"quote_id": quote.id, "minutes": quote.minutes},
+            detail={"quote_id": quote.id, "minutes": quote.minutes, "via": via},
         )
     )
     return quote.status

@@ -210,9 +210,9 @@ def timesheet_rows(statement: Statement, settings: Settings) -> list[list[Cell]]
 
 
 def render_statement(
-    ctx: MailContext, statement: Statement
+    ctx: MailContext, statement: Statement, portal_url: str | None = None
 ) -> tuple[Rendered, tuple[MailAttachment, ...]]:
-    """The statement's mail text and its two timesheet attachments."""
+    """The statement's mail text (with a link to the client's page) and its two timesheets."""
     words = WORDS[statement.language]
     zone = statement.zone
     sunday = statement.monday + timedelta(days=6)
@@ -247,6 +247,7 @@ def render_statement(
         closing=format_minutes(statement.closing),
         remaining=format_minutes(statement.remaining),
         support_name=ctx.identity.name,
+        portal_url=portal_url,
     )
     rows = timesheet_rows(statement, ctx.settings)
     name = f"timesheet-{statement.client_key}-{statement.week}"
@@ -314,7 +315,7 @@ def _send_one(
     # nothing of this statement is queued. claim() would check first and
     # take a savepoint: four round trips per client instead of one insert.
     session.add(Once(key=_statement_key(cfg.id, monday), at=now))
-    rendered, attachments = render_statement(ctx, statement)
+    rendered, attachments = render_statement(ctx, statement, ctx.portal_url(cfg.id, to))
     enqueue(
         session,
         Draft(

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.ledger import AlreadyBooked, Balance, balance, grant_starter_hours, topup
-from maildesk.cli.common import ConfigOption, JsonOption, database, fail, load_config
+from maildesk.cli.common import ConfigOption, JsonOption, database, fail, links, load_config
 from maildesk.core.clock import SystemClock
 from maildesk.core.config import Client as ClientConfig
 from maildesk.core.config import Settings
 from maildesk.core.durations import format_minutes
+from maildesk.notify.links import PortalLinks
 from maildesk.store.directory import sync_clients
 from maildesk.store.models import Client, Contact, LedgerEntry
 
@@ -262,3 +263,72 @@ def clients_topup(
         f"{client}: booked {format_minutes(minutes)} ({ref.strip()}); "
         f"balance now {format_minutes(left)}"
     )
+
+
+@app.command("link")
+def clients_link(
+    client: ClientArg,
+    contact: Annotated[
+        str | None,
+        typer.Option(
+            "--contact",
+            help="The contact the link is for; only an authorised contact's link can "
+            "accept or refuse quotes. Without it the page is read-only.",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a fresh signed link to the client's portal page, to send by hand."""
+    settings = load_config(config)
+    signer = _links(settings)
+    now = SystemClock().now()
+    email = contact.strip().lower() if contact else None
+    with billing_session(settings, now) as session:
+        _, row = find_client(session, settings, client)
+        if email is not None:
+            known = session.scalar(
+                select(Contact.email).where(Contact.client_id == row.id, Contact.email == email)
+            )
+            if known is None:
+                fail(f"{email} is not a contact of {client} in {settings.source}", 1)
+    url = signer.url(client, email, now)
+    expires = now + signer.lifetime
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"url": url, "client": client, "contact": email, "expires_at": expires.isoformat()},
+                indent=2,
+            )
+        )
+        return
+    typer.echo(url)
+    typer.echo(
+        f"valid until {expires:%Y-%m-%d %H:%M} UTC, for {email or 'the client (read-only)'}",
+        err=True,
+    )
+
+
+@app.command("revoke-links")
+def clients_revoke_links(client: ClientArg, config: ConfigOption = None) -> None:
+    """Make every portal link of the client sent so far stop working (new ones still do)."""
+    settings = load_config(config)
+    now = SystemClock().now()
+    with billing_session(settings, now) as session:
+        _, row = find_client(session, settings, client)
+        row.links_revoked_at = now
+    typer.echo(
+        f"{client}: every portal link issued up to {now:%Y-%m-%d %H:%M:%S} UTC is revoked; "
+        "the next mail, or `maildesk clients link`, gives a new one"
+    )
+
+
+def _links(settings: Settings) -> PortalLinks:
+    signer = links(settings)
+    if signer is None:
+        fail(
+            f"the client portal is off in {settings.source}: set [portal] enabled = true "
+            "and base_url, and export the secret named by portal.secret_env",
+            2,
+        )
+    return signer

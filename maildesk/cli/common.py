@@ -7,8 +7,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from maildesk.configfile import load_settings
+from maildesk.configfile import load_settings, portal_links
 from maildesk.core.config import ConfigError, Settings
+from maildesk.notify.links import PortalLinks
 from maildesk.store.db import Database, SchemaError
 
 ConfigOption = Annotated[
@@ -55,3 +56,11 @@ def database(settings: Settings) -> Database:
     except SchemaError as exc:
         fail(str(exc), 1)
     return db
+
+
+def links(settings: Settings) -> PortalLinks | None:
+    """The portal link signer (None when the portal is off), or exit 2 without its secret."""
+    try:
+        return portal_links(settings)
+    except ConfigError as exc:
+        fail(str(exc), 2)

@@ -114,7 +114,10 @@ def run(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    desk.run_forever(stop)
+    try:
+        desk.run_forever(stop)
+    except OSError as exc:  # a listener's address is taken or not ours
+        fail(str(exc), 1)
 
 
 @app.command("check-config")
@@ -137,6 +140,12 @@ def check_config(config: ConfigOption = None) -> None:
         typer.echo(f"  outgoing: SMTP {out.smtp.host}:{out.smtp.port} ({out.smtp.security})")
     else:
         typer.echo(f"  outgoing: maildir {settings.maildir_path}")
+    portal = settings.portal
+    if portal.enabled:
+        typer.echo(
+            f"  portal: {portal.base_url} served on {portal.host}:{portal.port}; links valid "
+            f"{portal.link_days} days, signed with ${portal.secret_env}"
+        )
     typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from maildesk.cli.common import ConfigOption, JsonOption, database, fail, load_config
+from maildesk.cli.common import ConfigOption, JsonOption, database, fail, links, load_config
 from maildesk.core.clock import SystemClock
 from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
@@ -105,6 +105,7 @@ def release(qid: IdArgument, config: ConfigOption = None) -> None:
         settings,
         SystemClock(),
         renderer_for(settings.service),
+        links(settings),
     )
     try:
         receipt = Receiver(db, ctx).receive(data, f"release:{qid}")

@@ -16,7 +16,7 @@ from maildesk.billing.statements import (
     send_weekly_statements,
 )
 from maildesk.cli.clients import ClientArg, billing_session, find_client
-from maildesk.cli.common import ConfigOption, database, fail, load_config
+from maildesk.cli.common import ConfigOption, database, fail, links, load_config
 from maildesk.core.clock import SystemClock
 from maildesk.notify.context import MailContext
 from maildesk.notify.render import renderer_for
@@ -63,7 +63,7 @@ def statements_preview(
     monday = _week(week)
     clock = SystemClock()
     now = clock.now()
-    ctx = MailContext.create(settings, clock, renderer_for(settings.service))
+    ctx = MailContext.create(settings, clock, renderer_for(settings.service), links(settings))
     with billing_session(settings, now) as session:
         _, row = find_client(session, settings, client)
         statement = build_statement(
@@ -98,7 +98,7 @@ def statements_send(week: WeekOption = None, config: ConfigOption = None) -> Non
         pass  # the clients mirror the config before statements are made
     db = database(settings)
     try:
-        ctx = MailContext.create(settings, clock, renderer_for(settings.service))
+        ctx = MailContext.create(settings, clock, renderer_for(settings.service), links(settings))
         sent = send_weekly_statements(db, ctx, clock.now(), week=monday)
     finally:
         db.dispose()

@@ -238,6 +238,41 @@ class Ops(_Model):
     port: Annotated[int, Field(ge=0, lt=65536)] = 8025
 
 
+class Portal(_Model):
+    """The clients' page: balance, tickets and quotes, reached through a signed link.
+
+    Off unless configured: links in mails point at ``base_url``, so maildesk
+    must be told the address clients reach it on (usually a reverse proxy).
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, lt=65536)] = 8026
+    base_url: str = ""
+    """The portal as clients reach it, e.g. ``https://support.example.com/portal``."""
+    secret_env: str = "MAILDESK_PORTAL_SECRET"
+    """The environment variable holding the secret that signs links (32+ characters)."""
+    link_days: Annotated[int, Field(ge=1, le=366)] = 30
+    requests_per_minute: Annotated[int, Field(ge=1)] = 60
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) address")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_address(self) -> Portal:
+        if self.enabled and not self.base_url:
+            raise ValueError(
+                "enabled = true needs base_url: the address clients open, "
+                "e.g. 'https://support.example.com/portal'"
+            )
+        return self
+
+
 class Staff(_Model):
     """A member of the support team; their mail in a ticket's thread is a staff reply."""
 
@@ -335,6 +370,7 @@ class Settings(_Model):
     intake: Intake = Intake()
     outgoing: Outgoing = Outgoing()
     ops: Ops = Ops()
+    portal: Portal = Portal()
     policies: dict[str, Policy] = Field(default_factory=lambda: {"default": Policy()})
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()

@@ -14,6 +14,7 @@ from maildesk.core.config import Settings
 from maildesk.ingest.classify import RuleContext
 from maildesk.ingest.parse import InboundMail
 from maildesk.notify.context import MailContext
+from maildesk.notify.links import PortalLinks
 from maildesk.notify.render import Renderer
 from maildesk.store.blobs import put_blob
 from maildesk.store.models import Attachment, Message, QuarantinedMail, Ticket
@@ -46,7 +47,13 @@ class PipelineContext(MailContext):
     rules: RuleContext = field(default_factory=lambda: RuleContext(frozenset(), frozenset(), "", 0))
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock, renderer: Renderer) -> PipelineContext:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        renderer: Renderer,
+        links: PortalLinks | None = None,
+    ) -> PipelineContext:
         settings_, clock_, renderer_, identity, numbers = MailContext.parts(
             settings, clock, renderer
         )
@@ -57,7 +64,7 @@ class PipelineContext(MailContext):
             loop_token=service.instance_id,
             max_message_bytes=service.max_message_bytes,
         )
-        return cls(settings_, clock_, renderer_, identity, numbers, rules)
+        return cls(settings_, clock_, renderer_, identity, numbers, links=links, rules=rules)
 
 
 def _seen_query() -> Select[int, str | None, str | None]:

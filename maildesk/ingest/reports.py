@@ -33,7 +33,7 @@ from maildesk.ingest.roles import Role, Sender
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
 from maildesk.sla.paging import page_if_due
-from maildesk.store.directory import client_info
+from maildesk.store.directory import client_info, contact_by_email
 from maildesk.store.models import Attachment, Event, Message, Ticket
 from maildesk.store.tickets import allocate_number
 
@@ -179,6 +179,17 @@ def notify_staff(
     )
 
 
+def _portal_url(session: Session, ticket: Ticket, sender: str, ctx: PipelineContext) -> str | None:
+    """A link to the client's page, for a contact of the ticket's client (not any sender)."""
+    if ctx.links is None or ticket.client_id is None:
+        return None
+    contact = contact_by_email(session, sender)
+    if contact is None or contact.client_id != ticket.client_id:
+        return None
+    client = client_info(session, ticket.client_id)
+    return ctx.portal_url(client.key if client else None, (contact.email,))
+
+
 def _client_mail(
     session: Session,
     ticket: Ticket,
@@ -195,6 +206,7 @@ def _client_mail(
         number=ticket.number,
         name=mail.sender_name,
         support_name=ctx.identity.name,
+        portal_url=_portal_url(session, ticket, mail.sender, ctx),
         **variables,
     )
     enqueue_auto(

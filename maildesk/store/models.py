@@ -74,6 +74,8 @@ class Client(Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     language: Mapped[str | None] = mapped_column(String(8))
+    links_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Portal links issued up to this instant no longer open the client's page."""
 
 
 class Contact(Base):

@@ -139,3 +139,24 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
                 )
                 drop = sql.SQL("DROP DATABASE IF EXISTS {}")
             conn.execute(drop.format(sql.Identifier(name)))
+
+
+# -- Chromium (the portal's browser test) --------------------------------------------
+
+CHROMIUM_ENV = "MAILDESK_TEST_CHROMIUM"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """A headless-capable Chromium for Playwright: ``MAILDESK_TEST_CHROMIUM`` or Debian's."""
+    path = os.environ.get(CHROMIUM_ENV, "").strip() or "/usr/bin/chromium"
+    if not os.access(path, os.X_OK):
+        unavailable(
+            f"no Chromium at {path}",
+            f"install it with `apt-get install -y chromium` or set {CHROMIUM_ENV}",
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable("playwright is not installed", "install the project's dev dependencies")
+    return path

@@ -35,6 +35,8 @@ SUPPORT = "Example Learning Support"
 DUE = "Monday 24 November 2026 12:00 (Europe/Brussels)"
 RESOLUTION_DUE = "Wednesday 26 November 2026 10:30 (Europe/Brussels)"
 CLIENT_TEXT = "Since this morning the login page shows error 500 for every student."
+# A signed link to the client's portal page; None when the portal is off.
+PORTAL_URL = "https://support.example/portal/c/eyJjIjoiYWNtZSJ9.c2lnbmF0dXJl"
 
 # --- one sample context per template: the variables the code passes ---------
 
@@ -48,6 +50,7 @@ ACK: dict[str, Any] = {
     "response_due": DUE,  # str | None, preformatted in the mail's language
     "received_out_of_hours": True,  # arrived outside business hours
     "password_warning": True,  # the mail seems to contain a password
+    "portal_url": PORTAL_URL,  # str | None
 }
 
 ACK_MISSING: dict[str, Any] = {
@@ -58,6 +61,7 @@ ACK_MISSING: dict[str, Any] = {
     "support_name": SUPPORT,
     "missing": ["url", "screenshot", "steps", "login"],  # in order; keys of MISSING_WORDS
     "password_warning": True,
+    "portal_url": PORTAL_URL,  # str | None
 }
 
 INFO_COMPLETE: dict[str, Any] = {
@@ -165,6 +169,7 @@ QUOTE: dict[str, Any] = {
     "description": "Upgrade the platform to version 4.5 and migrate the course themes",
     "rate": "60.00 EUR/h excl. VAT",  # str | None
     "support_name": SUPPORT,
+    "portal_url": PORTAL_URL,  # str | None
 }
 
 LOW_BALANCE: dict[str, Any] = {
@@ -172,12 +177,14 @@ LOW_BALANCE: dict[str, Any] = {
     "remaining": "1 h 45 min",
     "support_name": SUPPORT,
     "threshold": "2 h",
+    "portal_url": PORTAL_URL,  # str | None
 }
 
 BALANCE_ZERO: dict[str, Any] = {
     "client_name": "Acme University",
     "rate": "80.00 EUR/h excl. VAT",  # str | None
     "support_name": SUPPORT,
+    "portal_url": PORTAL_URL,  # str | None
 }
 
 TIMESHEET: dict[str, Any] = {
@@ -221,6 +228,7 @@ WEEKLY_STATEMENT: dict[str, Any] = {
     "closing": "15 h 45 min",  # the balance at the end of the period
     "remaining": "14 h 30 min",  # the hours left today
     "support_name": SUPPORT,
+    "portal_url": PORTAL_URL,  # str | None
 }
 
 APPROVAL_REQUEST: dict[str, Any] = {
@@ -229,6 +237,17 @@ APPROVAL_REQUEST: dict[str, Any] = {
     "subject": "New course for the spring term",
     "requester": "Tom Peeters <tom.peeters@client.example>",
     "client_name": "Acme University",
+    "support_name": SUPPORT,
+}
+
+QUOTE_ANSWERED: dict[str, Any] = {  # to the quote's author, after a portal answer
+    "tag": TAG,
+    "number": NUMBER,
+    "subject": "Upgrade to the new platform version",
+    "contact": "it@acme.example",
+    "status": "accepted",  # "accepted" | "refused"
+    "hours": "3 h",
+    "description": "Upgrade the platform to version 4.5 and migrate the course themes",
     "support_name": SUPPORT,
 }
 
@@ -252,6 +271,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "timesheet": TIMESHEET,
     "weekly_statement": WEEKLY_STATEMENT,
     "approval_request": APPROVAL_REQUEST,
+    "quote_answered": QUOTE_ANSWERED,
 }
 
 # Overrides that take the other branch of every if (and the other choices).
@@ -264,11 +284,11 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
             "received_out_of_hours": False,
             "password_warning": False,
         },
-        {"priority": "normal", "received_out_of_hours": False},
+        {"priority": "normal", "received_out_of_hours": False, "portal_url": None},
     ],
     "ack_missing": [
         {"name": "", "missing": ["screenshot"], "password_warning": False},
-        {"missing": ["steps", "login"]},
+        {"missing": ["steps", "login"], "portal_url": None},
     ],
     "info_complete": [{"name": "", "priority": "high", "response_due": None}],
     "bounce_staff": [
@@ -293,10 +313,12 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "page": [{"level": 0, "client_name": None, "priority": "normal"}],
     "sla_warning": [{"target": "resolution", "client_name": None, "priority": "low"}],
     "sla_breach": [{"target": "resolution", "client_name": None, "priority": "normal"}],
-    "quote": [{"name": "", "rate": None}],
-    "balance_zero": [{"rate": None}],
+    "quote": [{"name": "", "rate": None, "portal_url": None}],
+    "balance_zero": [{"rate": None, "portal_url": None}],
+    "low_balance": [{"portal_url": None}],
+    "quote_answered": [{"status": "refused"}],
     "timesheet": [{"remaining": None}],
-    "weekly_statement": [{"purchases": [], "entries": []}],
+    "weekly_statement": [{"purchases": [], "entries": [], "portal_url": None}],
 }
 
 # Variables whose value shows in the subject rather than the body.

@@ -1,0 +1,1 @@
+"""The client portal: one page per client, opened by a signed link (see ``app``)."""
