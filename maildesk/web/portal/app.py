@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -74,6 +74,15 @@ class Portal:
     def prefix(self) -> str:
         """The path the portal sits under at its public address (``/portal``, or empty)."""
         return urlsplit(self.links.base_url).path.rstrip("/")
+
+
+class Opened(NamedTuple):
+    """A request's link that passed every check: its token, scope, client and language."""
+
+    token: str
+    scope: LinkScope
+    client: Client
+    language: str
 
 
 class _Refused(Exception):
@@ -170,12 +179,21 @@ class _Views:
 
     # -- pages ---------------------------------------------------------------
 
-    def page(self, request: Request) -> Response:
-        token = request.path_params["token"]
-        try:
-            scope, client, language = self._open(token, _ip(request))
-        except _Refused as refused:
-            return refused.response
+    def _opened(self, view: Callable[[Request, Opened], Response]) -> Callable[[Request], Response]:
+        """``view`` behind the link checks: it runs only for a link that opens a page."""
+
+        def checked(request: Request) -> Response:
+            token = request.path_params["token"]
+            try:
+                scope, client, language = self._open(token, _ip(request))
+            except _Refused as refused:
+                return refused.response
+            return view(request, Opened(token, scope, client, language))
+
+        return checked
+
+    def page(self, request: Request, link: Opened) -> Response:
+        token, scope, client, language = link
         now = self.portal.ctx.clock.now()
         flash = ""
         with self.portal.db.transaction() as session:
@@ -198,12 +216,8 @@ class _Views:
                 flash=flash,
             )
 
-    def ticket(self, request: Request) -> Response:
-        token = request.path_params["token"]
-        try:
-            _, client, language = self._open(token, _ip(request))
-        except _Refused as refused:
-            return refused.response
+    def ticket(self, request: Request, link: Opened) -> Response:
+        token, _, client, language = link
         t = words(language)
         with self.portal.db.session() as session:
             ticket = data.client_ticket(session, client, request.path_params["number"])
@@ -218,16 +232,11 @@ class _Views:
                 redact=self.portal.links.redact,
             )
 
-    def download(self, request: Request) -> Response:
-        token = request.path_params["token"]
-        try:
-            _, client, _ = self._open(token, _ip(request))
-        except _Refused as refused:
-            return refused.response
+    def download(self, request: Request, link: Opened) -> Response:
+        token, _, client, language = link
         name = request.path_params["name"]
         table, _, kind = name.partition(".")
         if name != "data.json" and not (kind == "csv" and table in TABLES):
-            language = client_language(self.settings, client)
             t = words(language)
             return self._notice(language, 404, t["not_found"], "", self._base(token))
         with self.portal.db.session() as session:
@@ -337,10 +346,10 @@ def create_app(portal: Portal) -> ASGIApp:
     views = _Views(portal)
     routes: list[BaseRoute] = [
         Route("/portal.css", views.css),
-        Route("/c/{token}", views.page),
-        Route("/c/{token}/t/{number}", views.ticket),
+        Route("/c/{token}", views._opened(views.page)),
+        Route("/c/{token}/t/{number}", views._opened(views.ticket)),
         Route("/c/{token}/quotes/{quote_id:int}", views.answer, methods=["POST"]),
-        Route("/c/{token}/{name}", views.download),
+        Route("/c/{token}/{name}", views._opened(views.download)),
         Route("/", views.nothing),
     ]
     if portal.prefix:
