@@ -136,3 +136,16 @@ def test_run_stops_with_a_clear_error_when_the_portal_address_is_taken(
     assert result.returncode == 1, result.stderr
     assert f"the portal cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_shows_the_portal(sqlite_url: str, tmp_path: Path) -> None:
+    from tests.integration.test_cli import maildesk
+
+    port = free_port()
+    _, config = settings_for(sqlite_url, tmp_path, extra=CLIENTS + _portal(port))
+    result = maildesk("check-config", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"portal: http://127.0.0.1:{port}/desk served on 127.0.0.1:{port}; links valid 30 days, "
+        f"signed with ${SECRET_ENV}"
+    ) in result.stdout

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from maildesk.billing.ledger import Bundle, balance
 from maildesk.billing.lines import WorkLine, work_lines
 from maildesk.billing.mailing import authorised_contacts
-from maildesk.store.models import Client, Contact, Message, Quote, Ticket
+from maildesk.store.models import Client, Message, Quote, Ticket
 
 __all__ = [
     "CLIENT_MAIL_KINDS",
@@ -29,6 +29,7 @@ __all__ = [
     "client_quote",
     "client_ticket",
     "load_client",
+    "ticket_page",
 ]
 
 ENDED_STATUSES = ("resolved", "closed")
@@ -201,12 +202,3 @@ def client_quote(session: Session, client: Client, quote_id: int) -> tuple[Quote
         .with_for_update(of=Quote)
     ).first()
     return None if row is None else (row[0], row[1])
-
-
-def contact_name(session: Session, client: Client, email: str | None) -> str:
-    if email is None:
-        return ""
-    name = session.scalar(
-        select(Contact.name).where(Contact.client_id == client.id, Contact.email == email)
-    )
-    return name or ""
