@@ -186,11 +186,13 @@ class ImapIntake:
             done: dict[str, list[int]] = {}
             try:
                 for uid in batch:
-                    data = fetched.get(uid)
-                    if data is None or b"BODY[]" not in data:
-                        continue  # expunged meanwhile by someone else
+                    body = fetched.get(uid, {}).get(b"BODY[]")
+                    if body is None:
+                        # Moved away meanwhile by another process: Dovecot leaves it
+                        # out of the answer, or answers BODY[] NIL while it expunges.
+                        continue
                     key = f"imap:{self.account.name}:{folder}:{uidvalidity}:{uid}"
-                    receipt = self.receive(bytes(data[b"BODY[]"]), key)
+                    receipt = self.receive(bytes(body), key)
                     stats.fetched += 1
                     stats.count(receipt.outcome)
                     log.info(

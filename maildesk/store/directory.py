@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, select, text
 from sqlalchemy.orm import Session
 
 from maildesk.core.config import Client as ClientConfig
@@ -100,7 +100,13 @@ def sync_clients(session: Session, clients: tuple[ClientConfig, ...]) -> None:
     removed from the config loses its link to the client's hours by losing its
     ``authorised`` flag and its row. The process's copy of the client rows is
     dropped before and after, so it is read again from what was written.
+
+    Processes starting together take turns: on PostgreSQL the table lock makes
+    the second wait and then see the first one's rows (SQLite's write
+    transactions already take turns); ordinary reads and row locks go on.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE"))
     forget_clients(session)
     by_key = {c.key: c for c in session.scalars(select(Client))}
     wanted_emails: set[str] = set()

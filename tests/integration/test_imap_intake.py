@@ -196,3 +196,36 @@ def test_unreadable_mail_is_quarantined_not_lost(
     assert _count(desk, Ticket) == 1
     desk.run_once()
     assert _count(desk, QuarantinedMail) == 1
+
+
+def test_a_mail_another_process_moved_away_mid_poll_is_skipped_not_an_error(
+    desk_factory: object, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    """Two daemons on one mailbox: the other one moves a mail after this one's SEARCH."""
+    from imapclient import IMAPClient
+
+    for i in range(3):
+        dovecot.append("INBOX", mail(sender=f"user{i}@acme.example", subject=f"Problem {i}")[0])
+    desk = desk_factory()  # type: ignore[operator]
+    intake = desk.intakes[0]
+    receive = intake.receive
+    taken: list[int] = []
+
+    def other_daemon_takes_the_last(raw: bytes, key: str) -> object:
+        if not taken:  # while this poll works on its first batch (2 mails)
+            with IMAPClient(dovecot.host, port=dovecot.port, ssl=False) as other:
+                other.login(dovecot.user, dovecot.password)
+                other.select_folder("INBOX")
+                last = max(other.search(["ALL"]))
+                other.move([last], "Processed")
+                taken.append(last)
+        return receive(raw, key)
+
+    intake.receive = other_daemon_takes_the_last  # type: ignore[method-assign]
+    stats = intake.poll()
+    intake.close()
+    assert taken
+    assert stats.fetched == 2, "the mail that went away is left to the process that took it"
+    assert dovecot.count("INBOX") == 0
+    assert dovecot.count("Processed") == 3
+    assert _count(desk, Ticket) == 2

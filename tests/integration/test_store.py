@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from maildesk.core.numbers import NumberFormat
 from maildesk.store.blobs import get_blob, put_blob
@@ -279,3 +279,47 @@ def test_blobs_do_not_deflate_compressed_formats_again(sqlite_url: str) -> None:
         assert len(stored_text.data) < len(text) / 10, "mail text still compresses"
         assert get_blob(session, png_key) == png and get_blob(session, text_key) == text
     db.dispose()
+
+
+def test_two_processes_starting_at_once_mirror_the_clients_without_a_clash(
+    postgres_url: str,
+) -> None:
+    """Two daemons starting together on one PostgreSQL: the second waits for the first."""
+    import threading
+    import time
+
+    from maildesk.core.config import settings_from_toml
+    from maildesk.store.directory import sync_clients
+    from maildesk.store.models import Client, Contact
+
+    settings = settings_from_toml(
+        '[[clients]]\nid = "acme"\nname = "Acme"\n'
+        'contacts = [{ email = "boss@acme.example", authorised = true }]\n',
+        "test",
+    )
+    first, second = Database(postgres_url), Database(postgres_url)
+    first.upgrade()
+    synced = threading.Event()
+    errors: list[BaseException] = []
+
+    def start_second() -> None:
+        synced.wait(10)
+        try:
+            with second.transaction() as session:
+                sync_clients(session, settings.clients)
+        except BaseException as exc:
+            errors.append(exc)
+
+    other = threading.Thread(target=start_second)
+    other.start()
+    with first.transaction() as session:
+        sync_clients(session, settings.clients)  # rows written, not yet committed
+        synced.set()
+        time.sleep(0.5)  # the second start-up runs into this one meanwhile
+    other.join(30)
+    assert errors == []
+    with first.session() as session:
+        assert session.scalars(select(Client.key)).all() == ["acme"]
+        assert session.scalars(select(Contact.email)).all() == ["boss@acme.example"]
+    first.dispose()
+    second.dispose()
