@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -333,8 +334,30 @@ class Client(_Model):
         return value.strip().lower()
 
 
+@dataclass(frozen=True)
+class _Indexed:
+    """The configured clients by id, by contact address and by matched domain."""
+
+    by_id: dict[str, Client]
+    by_contact: dict[str, tuple[Client, Contact]]
+    by_domain: dict[str, Client]
+
+    @classmethod
+    def build(cls, clients: tuple[Client, ...]) -> _Indexed:
+        by_domain: dict[str, Client] = {}
+        for client in clients:
+            if client.match_domain:
+                for domain in client.domains:
+                    by_domain.setdefault(domain, client)  # the first in the config wins
+        return cls(
+            by_id={c.id: c for c in clients},
+            by_contact={contact.email: (c, contact) for c in clients for contact in c.contacts},
+            by_domain=by_domain,
+        )
+
+
 class _ClientIndex:
-    """A memo of clients by id for :meth:`Settings.client`, built on first use.
+    """A memo of the clients for :meth:`Settings.client` and friends, built on first use.
 
     It remembers the tuple it indexes (``model_copy`` shares private
     attributes, so a copy with other clients must rebuild, not reuse) and swaps
@@ -346,12 +369,12 @@ class _ClientIndex:
     __slots__ = ("_built",)
 
     def __init__(self) -> None:
-        self._built: tuple[tuple[Client, ...], dict[str, Client]] | None = None
+        self._built: tuple[tuple[Client, ...], _Indexed] | None = None
 
-    def of(self, clients: tuple[Client, ...]) -> dict[str, Client]:
+    def of(self, clients: tuple[Client, ...]) -> _Indexed:
         built = self._built
         if built is None or built[0] is not clients:
-            built = (clients, {c.id: c for c in clients})
+            built = (clients, _Indexed.build(clients))
             self._built = built
         return built[1]
 
@@ -416,7 +439,18 @@ class Settings(_Model):
         the tuple it was built from: ``model_copy(update={"clients": ...})``
         copies private attributes, and must not see the old index.
         """
-        return self._client_index.of(self.clients).get(client_id)
+        return self._client_index.of(self.clients).by_id.get(client_id)
+
+    def contact(self, email: str) -> tuple[Client, Contact] | None:
+        """The configured client and contact with this address (addresses are unique)."""
+        return self._client_index.of(self.clients).by_contact.get(email)
+
+    def client_for_domain(self, domain: str) -> Client | None:
+        """The client that takes mail from anyone at ``domain`` (``match_domain``).
+
+        When two clients list the same domain, the first in the config wins.
+        """
+        return self._client_index.of(self.clients).by_domain.get(domain)
 
     def policy_for(self, client_id: str | None) -> tuple[str, Policy]:
         """The name and rules of the policy a client follows (``default`` for strangers)."""

@@ -37,13 +37,13 @@ class Decisions:
 def _role(mail: InboundMail, settings: Settings) -> tuple[str, str | None]:
     if mail.sender in settings.staff_addresses:
         return "staff", None
-    domain = mail.sender.rpartition("@")[2]
-    for client in settings.clients:
-        for contact in client.contacts:
-            if contact.email == mail.sender:
-                return ("authorised" if contact.authorised else "contact"), client.id
-        if client.match_domain and domain in client.domains:
-            return "domain", client.id
+    found = settings.contact(mail.sender)
+    if found is not None:
+        client, contact = found
+        return ("authorised" if contact.authorised else "contact"), client.id
+    by_domain = settings.client_for_domain(mail.sender.rpartition("@")[2])
+    if by_domain is not None:
+        return "domain", by_domain.id
     return "unknown", None
 
 

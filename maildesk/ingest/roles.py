@@ -15,12 +15,12 @@ import enum
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.core.config import Client as ClientConfig
 from maildesk.core.config import Settings
 from maildesk.ingest.parse import InboundMail
-from maildesk.store.models import Client, Contact
+from maildesk.store.directory import client_info_by_key
 
 
 class Role(enum.StrEnum):
@@ -65,30 +65,26 @@ def authenticated(mail: InboundMail, authserv_id: str) -> bool:
 
 
 def sender_of(session: Session, mail: InboundMail, settings: Settings) -> Sender:
-    """The role of ``mail.sender``."""
+    """The role of ``mail.sender``.
+
+    Contacts and domains come from the config (the contacts table mirrors it,
+    see ``store.directory.sync_clients``) and the client's row from the
+    process's copy, so finding the sender costs no query.
+    """
     address = mail.sender
     if address in settings.staff_addresses:
         return Sender(Role.STAFF, reason="staff address")
-    contact = session.scalar(select(Contact).where(Contact.email == address))
-    client: Client | None = None
-    role = Role.UNKNOWN
-    if contact is not None:
-        client = session.get(Client, contact.client_id)
+    found = settings.contact(address)
+    cfg_client: ClientConfig | None
+    if found is not None:
+        cfg_client, contact = found
         role = Role.AUTHORISED if contact.authorised else Role.CONTACT
     else:
-        domain = address.rpartition("@")[2]
-        for cfg in settings.clients:
-            if cfg.match_domain and domain in cfg.domains:
-                client = session.scalar(select(Client).where(Client.key == cfg.id))
-                role = Role.DOMAIN
-                break
-    if client is None:
+        cfg_client = settings.client_for_domain(address.rpartition("@")[2])
+        role = Role.DOMAIN
+    client = client_info_by_key(session, cfg_client.id) if cfg_client is not None else None
+    if cfg_client is None or client is None:
         return Sender(Role.UNKNOWN, reason="not a registered contact")
-    cfg_client = settings.client(client.key)
-    if (
-        cfg_client is not None
-        and cfg_client.require_authentication
-        and not authenticated(mail, settings.service.authserv_id)
-    ):
+    if cfg_client.require_authentication and not authenticated(mail, settings.service.authserv_id):
         return Sender(Role.UNKNOWN, reason=f"no passing DKIM/DMARC verdict for {client.key}")
     return Sender(role, client.id, client.key, reason=f"{role.value} of {client.key}")

@@ -50,3 +50,48 @@ def test_threads_see_a_whole_index() -> None:
     for t in threads:
         t.join()
     assert wrong == []
+
+
+DOMAINS = """
+[[clients]]
+id = "first"
+name = "First"
+domains = ["shared.example", "first.example"]
+match_domain = true
+contacts = [{ email = "Boss@First.example", authorised = true }]
+
+[[clients]]
+id = "second"
+name = "Second"
+domains = ["shared.example", "second.example"]
+match_domain = true
+contacts = [{ email = "it@second.example" }]
+
+[[clients]]
+id = "listed"
+name = "Listed only"
+domains = ["listed.example"]
+"""
+
+
+def test_contacts_and_domains_are_found_as_the_config_orders_them() -> None:
+    settings = settings_from_toml(DOMAINS, "test")
+    found = settings.contact("boss@first.example")
+    assert found is not None and found[0].id == "first" and found[1].authorised
+    found = settings.contact("it@second.example")
+    assert found is not None and found[0].id == "second" and not found[1].authorised
+    assert settings.contact("stranger@second.example") is None
+    shared = settings.client_for_domain("shared.example")
+    assert shared is not None and shared.id == "first"  # the first in the config wins
+    second = settings.client_for_domain("second.example")
+    assert second is not None and second.id == "second"
+    assert settings.client_for_domain("listed.example") is None  # match_domain is off
+
+
+def test_a_copy_without_a_client_forgets_its_contacts_and_domains() -> None:
+    settings = settings_from_toml(DOMAINS, "test")
+    assert settings.contact("boss@first.example") is not None  # builds the index
+    fewer = settings.model_copy(update={"clients": settings.clients[1:]})
+    assert fewer.contact("boss@first.example") is None
+    shared = fewer.client_for_domain("shared.example")
+    assert shared is not None and shared.id == "second"
