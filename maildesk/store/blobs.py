@@ -25,15 +25,32 @@ _COMPRESSED_MAGIC = (
 )
 
 
-def _level(data: bytes) -> int:
-    """zlib level 0 (stored) for compressed formats, else 1: fast, and most of the gain."""
-    return 0 if data.startswith(_COMPRESSED_MAGIC) else 1
+# Above this size a mail's bulk is an attachment in base64: LZ77 finds nothing
+# to match in it and only the Huffman coding shrinks it (to about 76 %).
+# Huffman-only coding does that in a quarter of the time, and shrinks it a
+# little more than level 1 (measured on the benchmark's screenshots: 6.0 ms
+# down to 1.7 ms for a 250 KB mail).
+_HUFFMAN_ABOVE = 64 * 1024
+
+
+def _compress(data: bytes) -> bytes:
+    """A zlib stream of ``data``, read back by ``zlib.decompress`` whichever way it was made.
+
+    Compressed formats are stored (level 0); large data gets Huffman-only
+    coding; the rest level 1: fast, and most of the gain.
+    """
+    if data.startswith(_COMPRESSED_MAGIC):
+        return zlib.compress(data, 0)
+    if len(data) > _HUFFMAN_ABOVE:
+        packer = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_HUFFMAN_ONLY)
+        return packer.compress(data) + packer.flush()
+    return zlib.compress(data, 1)
 
 
 def put_blob(session: Session, data: bytes, sha256: str | None = None) -> str:
     """Store ``data`` once under its sha256 (a second copy is a no-op); return the hash."""
     digest = sha256 or hashlib.sha256(data).hexdigest()
-    values = {"sha256": digest, "size": len(data), "data": zlib.compress(data, _level(data))}
+    values = {"sha256": digest, "size": len(data), "data": _compress(data)}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(pg_insert(Blob).values(values).on_conflict_do_nothing())
