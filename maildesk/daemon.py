@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from maildesk.billing.ledger import grant_starter_hours
-from maildesk.billing.statements import send_weekly_statements
+from maildesk.billing.weekly import send_weekly_statements
 from maildesk.configfile import portal_links, secret
 from maildesk.core.clock import Clock, SystemClock
 from maildesk.core.config import Settings
@@ -20,7 +20,7 @@ from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable, watch
 from maildesk.ingest.lmtp import MailListener, address_matcher
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
-from maildesk.notify.delivery import FlushResult, RetryPolicy, flush_all, flush_outbox
+from maildesk.notify.delivery import Courier, FlushResult, RetryPolicy, flush_all, flush_outbox
 from maildesk.notify.failures import tell_staff
 from maildesk.notify.maildir import MaildirTransport
 from maildesk.notify.render import renderer_for
@@ -216,8 +216,9 @@ class Maildesk:
         ]
         for thread in watchers:
             thread.start()
+        courier = Courier(self.db, self.flush, self.settings.outgoing.flush_interval)
+        courier.start()
         scheduler = Scheduler()
-        scheduler.every(self.settings.outgoing.flush_interval, self.flush, "outbox")
         scheduler.every(self.settings.service.sweep_interval, self.sweep, "sla sweep")
         scheduler.every(STATEMENT_CHECK_SECONDS, self.statements, "weekly statements")
         scheduler.start()
@@ -230,6 +231,7 @@ class Maildesk:
             for thread in watchers:
                 thread.join(timeout=SHUTDOWN_GRACE_SECONDS)
             scheduler.shutdown(wait=True)
+            courier.stop(timeout=SHUTDOWN_GRACE_SECONDS)
             if ops is not None:
                 ops.stop()
             if portal is not None:

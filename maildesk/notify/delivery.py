@@ -9,6 +9,7 @@ failures back off exponentially; permanent ones mark the mail failed.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock, ensure_utc
+from maildesk.notify.outbox import QUEUED_MAIL
 from maildesk.notify.transport import DeliveryError, Transport
 from maildesk.store.db import Database
 from maildesk.store.models import Event, OutboxMail
@@ -161,6 +163,47 @@ def flush_all(
         total.failed += result.failed
         if result.deferred or result.sent + result.failed < batch:
             return total
+
+
+class Courier:
+    """Delivers the outbox in a thread of the daemon, as soon as mail is queued.
+
+    Every commit that queued mail (``enqueue`` marks its session) wakes it,
+    so an ack leaves within moments of the commit that wrote it, whichever
+    intake or job wrote it; without a wake it looks every ``interval``
+    seconds, for retries that have come due and for mail queued by another
+    process.
+    """
+
+    def __init__(self, db: Database, flush: Callable[[], FlushResult], interval: float) -> None:
+        self._flush = flush
+        self._interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        db.after_commit(self._committed)
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(QUEUED_MAIL, False):
+            self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()  # before flushing: mail queued meanwhile wakes the next round
+            try:
+                self._flush()
+            except Exception:
+                log.exception("delivering the outbox failed; trying again in %ss", self._interval)
+            self._wake.wait(self._interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        """Finish the mail in hand and stop."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
 
 
 @dataclass(frozen=True)

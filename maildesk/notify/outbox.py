@@ -220,6 +220,10 @@ def compose(draft: Draft, identity: Identity, now: datetime) -> tuple[str, bytes
     return message_id, _part(top, body)
 
 
+QUEUED_MAIL = "maildesk.queued_mail"
+"""Set in ``session.info`` by :func:`enqueue`: this transaction queued mail."""
+
+
 def enqueue(session: Session, draft: Draft, identity: Identity, now: datetime) -> OutboxMail:
     """Queue ``draft`` for delivery and record it as an outgoing message of its ticket."""
     if not draft.to or not all(draft.to):
@@ -240,6 +244,7 @@ def enqueue(session: Session, draft: Draft, identity: Identity, now: datetime) -
         created_at=now,
     )
     session.add(row)
+    session.info[QUEUED_MAIL] = True  # wakes delivery once committed (see delivery.Courier)
     session.add(
         Message(
             ticket_id=draft.ticket_id,

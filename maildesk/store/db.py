@@ -8,7 +8,7 @@ schema and says which command brings it up to date.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,13 @@ class Database:
     def session(self) -> Session:
         """A plain session for reads (the caller closes it)."""
         return self._sessions()
+
+    def after_commit(self, hook: Callable[[Session], None]) -> None:
+        """Call ``hook(session)`` after each commit of this database's sessions.
+
+        It runs in the committing thread, so it must be quick (set an event).
+        """
+        event.listen(self._sessions, "after_commit", hook)
 
     def head_revision(self) -> str:
         script = ScriptDirectory.from_config(alembic_config(self.url))
