@@ -132,7 +132,7 @@ def _load(db: Database, settings: Any) -> dict[str, float]:
 def statements_run(db_kind: str, workdir: Path, *, clients: int) -> dict[str, Any]:
     """Time one ``send_weekly_statements`` over ``clients`` clients on ``db_kind``."""
     try:
-        from maildesk.billing.statements import send_weekly_statements
+        from maildesk.billing.weekly import send_weekly_statements
     except ImportError as exc:
         return {"db": db_kind, "available": False, "note": f"no weekly statements ({exc})"}
     from maildesk.core.clock import FakeClock

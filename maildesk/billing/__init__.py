@@ -8,5 +8,5 @@ The entry points the staff-reply path and the scheduler call, one call each:
   :func:`~maildesk.billing.approval.answer_approval`;
 - :func:`~maildesk.billing.ledger.topup`, :func:`~maildesk.billing.ledger.balance`,
   :func:`~maildesk.billing.ledger.grant_starter_hours` (at start-up);
-- :func:`~maildesk.billing.statements.send_weekly_statements` (scheduled).
+- :func:`~maildesk.billing.weekly.send_weekly_statements` (scheduled).
 """

@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -58,6 +59,7 @@ __all__ = [
     "UnknownClient",
     "balance",
     "balance_before",
+    "balances",
     "balances_before",
     "booking_key",
     "bundles",
@@ -161,9 +163,11 @@ def is_booked(session: Session, stored_key: str) -> bool:
 
 
 # Built once: these run for every mail and every statement, and building a
-# statement costs more than SQLite takes to run it.
+# statement costs more than SQLite takes to run it. They take a list of
+# clients so that a run of statements reads a whole chunk of clients at once.
 _BUNDLE_ROWS = (
     select(
+        LedgerEntry.client_id,
         LedgerEntry.id,
         LedgerEntry.kind,
         LedgerEntry.at,
@@ -171,46 +175,51 @@ _BUNDLE_ROWS = (
         LedgerEntry.expires_at,
         LedgerEntry.reference,
     )
-    .where(LedgerEntry.client_id == bindparam("client_id"), LedgerEntry.kind.in_(BUNDLE_KINDS))
+    .where(
+        LedgerEntry.client_id.in_(bindparam("client_ids", expanding=True)),
+        LedgerEntry.kind.in_(BUNDLE_KINDS),
+    )
     .order_by(LedgerEntry.at, LedgerEntry.id)
 )
 _SUMS_BY_BUNDLE = (
-    select(LedgerEntry.bundle_id, func.sum(LedgerEntry.minutes))
-    .where(LedgerEntry.client_id == bindparam("client_id"))
-    .group_by(LedgerEntry.bundle_id)
+    select(LedgerEntry.client_id, LedgerEntry.bundle_id, func.sum(LedgerEntry.minutes))
+    .where(LedgerEntry.client_id.in_(bindparam("client_ids", expanding=True)))
+    .group_by(LedgerEntry.client_id, LedgerEntry.bundle_id)
 )
 
 
-def _bundles_and_sums(session: Session, client_id: int) -> tuple[list[Bundle], int]:
-    """The client's bundles (as :func:`bundles`) and the sum of all its entries, in two queries.
+def _bundles_and_sums(
+    session: Session, client_ids: Sequence[int]
+) -> dict[int, tuple[list[Bundle], int]]:
+    """Per client: its bundles (as :func:`bundles`) and the sum of all its entries.
 
-    The sum per ``bundle_id`` gives both what each bundle has left and, over
-    all groups (the NULL group holds the bundles themselves and rate-billed
-    work), the balance.
+    Two queries however many clients. The sum per ``bundle_id`` gives both
+    what each bundle has left and, over all groups (the NULL group holds the
+    bundles themselves and rate-billed work), the balance.
     """
-    rows = session.execute(_BUNDLE_ROWS, {"client_id": client_id}).all()
-    sums = {
-        bundle_id: int(total or 0)
-        for bundle_id, total in session.execute(_SUMS_BY_BUNDLE, {"client_id": client_id})
-    }
-    found = [
-        Bundle(
-            id=row.id,
-            kind=row.kind,
-            at=row.at,
-            minutes=row.minutes,
-            remaining=row.minutes + sums.get(row.id, 0),
-            expires_at=row.expires_at,
-            reference=row.reference,
+    params = {"client_ids": list(client_ids)}
+    sums: dict[int, dict[int | None, int]] = {cid: {} for cid in client_ids}
+    for client_id, bundle_id, total in session.execute(_SUMS_BY_BUNDLE, params):
+        sums[client_id][bundle_id] = int(total or 0)
+    found: dict[int, list[Bundle]] = {cid: [] for cid in client_ids}
+    for row in session.execute(_BUNDLE_ROWS, params):
+        found[row.client_id].append(
+            Bundle(
+                id=row.id,
+                kind=row.kind,
+                at=row.at,
+                minutes=row.minutes,
+                remaining=row.minutes + sums[row.client_id].get(row.id, 0),
+                expires_at=row.expires_at,
+                reference=row.reference,
+            )
         )
-        for row in rows
-    ]
-    return found, sum(sums.values())
+    return {cid: (found[cid], sum(sums[cid].values())) for cid in client_ids}
 
 
 def bundles(session: Session, client_id: int) -> list[Bundle]:
     """Every bundle of the client with what is left of it, oldest first."""
-    return _bundles_and_sums(session, client_id)[0]
+    return _bundles_and_sums(session, (client_id,))[client_id][0]
 
 
 def expire_bundles(
@@ -258,14 +267,22 @@ def balance_before(session: Session, client_id: int, when: datetime) -> int:
     )
 
 
-def balances_before(session: Session, client_id: int, *whens: datetime) -> tuple[int, ...]:
-    """:func:`balance_before` at each of ``whens``, in one query (opening and closing)."""
-    if not whens:
-        return ()
+def balances_before(
+    session: Session, client_ids: Sequence[int], *whens: datetime
+) -> dict[int, tuple[int, ...]]:
+    """Per client, :func:`balance_before` at each of ``whens``, in one query.
+
+    A statement's opening and closing, for a whole chunk of clients at once.
+    """
+    empty = tuple(0 for _ in whens)
+    found = dict.fromkeys(client_ids, empty)
+    if not whens or not client_ids:
+        return found
     params: dict[str, object] = {f"when_{i}": when for i, when in enumerate(whens)}
-    params |= {"client_id": client_id, "latest": max(whens)}
-    row = session.execute(_balances_before_query(len(whens)), params).one()
-    return tuple(int(total) for total in row)
+    params |= {"client_ids": list(client_ids), "latest": max(whens)}
+    for client_id, *totals in session.execute(_balances_before_query(len(whens)), params):
+        found[client_id] = tuple(int(total) for total in totals)
+    return found
 
 
 @functools.cache
@@ -276,8 +293,13 @@ def _balances_before_query(count: int) -> Select[*tuple[int, ...]]:
         )
         for i in range(count)
     )
-    return select(*sums).where(
-        LedgerEntry.client_id == bindparam("client_id"), LedgerEntry.at < bindparam("latest")
+    return (
+        select(LedgerEntry.client_id, *sums)
+        .where(
+            LedgerEntry.client_id.in_(bindparam("client_ids", expanding=True)),
+            LedgerEntry.at < bindparam("latest"),
+        )
+        .group_by(LedgerEntry.client_id)
     )
 
 
@@ -287,10 +309,19 @@ def balance(session: Session, client_id: int, now: datetime) -> Balance:
     Read from the database every time (never cached), in two queries: the
     expiry rows written here are subtracted from the sum read before them.
     """
-    current, total = _bundles_and_sums(session, client_id)
-    total -= expire_bundles(session, client_id, now, current)
-    live = tuple(b for b in current if b.live(now))
-    return Balance(client_id=client_id, minutes=total, bundles=live, had_bundles=bool(current))
+    return balances(session, (client_id,), now)[client_id]
+
+
+def balances(session: Session, client_ids: Sequence[int], now: datetime) -> dict[int, Balance]:
+    """:func:`balance` for each of ``client_ids``, in two queries however many."""
+    found: dict[int, Balance] = {}
+    for client_id, (current, total) in _bundles_and_sums(session, client_ids).items():
+        total -= expire_bundles(session, client_id, now, current)
+        live = tuple(b for b in current if b.live(now))
+        found[client_id] = Balance(
+            client_id=client_id, minutes=total, bundles=live, had_bundles=bool(current)
+        )
+    return found
 
 
 def ticket_billed(session: Session, ticket_id: int) -> int:

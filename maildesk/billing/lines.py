@@ -9,6 +9,7 @@ of the billed time came from prepaid hours and how much is billed at the rate.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from maildesk.billing.ledger import booking_key
 from maildesk.store.models import LedgerEntry, Ticket
 
-__all__ = ["WorkLine", "work_lines"]
+__all__ = ["WorkLine", "work_lines", "work_lines_by_client"]
 
 
 @dataclass
@@ -42,6 +43,7 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
     """The work rows (columns only) under the named filters, built once per combination."""
     query = (
         select(
+            LedgerEntry.client_id,
             LedgerEntry.idempotency_key,
             LedgerEntry.at,
             LedgerEntry.actor,
@@ -58,6 +60,8 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
     )
     if "client_id" in filters:
         query = query.where(LedgerEntry.client_id == bindparam("client_id"))
+    if "client_ids" in filters:
+        query = query.where(LedgerEntry.client_id.in_(bindparam("client_ids", expanding=True)))
     if "ticket_id" in filters:
         query = query.where(LedgerEntry.ticket_id == bindparam("ticket_id"))
     if "start" in filters:
@@ -78,8 +82,24 @@ def work_lines(
     """The booked entries matching the filters, oldest first."""
     filters = {"client_id": client_id, "ticket_id": ticket_id, "start": start, "end": end}
     given = {name: value for name, value in filters.items() if value is not None}
-    lines: dict[str, WorkLine] = {}
+    return _fold(session.execute(_query(frozenset(given)), given))
+
+
+def work_lines_by_client(
+    session: Session, client_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, list[WorkLine]]:
+    """Per client, :func:`work_lines` between ``start`` and ``end``, in one query."""
+    given = {"client_ids": list(client_ids), "start": start, "end": end}
+    rows: dict[int, list[Any]] = {cid: [] for cid in client_ids}
     for row in session.execute(_query(frozenset(given)), given):
+        rows[row.client_id].append(row)
+    return {cid: _fold(client_rows) for cid, client_rows in rows.items()}
+
+
+def _fold(rows: Iterable[Any]) -> list[WorkLine]:
+    """One line per booking: its rows (split over bundles, or at the rate) added up."""
+    lines: dict[str, WorkLine] = {}
+    for row in rows:
         key = booking_key(row.idempotency_key)
         line = lines.get(key)
         if line is None:

@@ -13,8 +13,8 @@ from maildesk.billing.statements import (
     last_complete_week,
     parse_week,
     render_statement,
-    send_weekly_statements,
 )
+from maildesk.billing.weekly import send_weekly_statements
 from maildesk.cli.clients import ClientArg, billing_session, find_client
 from maildesk.cli.common import ConfigOption, database, fail, links, load_config
 from maildesk.core.clock import SystemClock

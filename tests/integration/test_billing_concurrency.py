@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.billing.ledger import bundles
-from maildesk.billing.statements import send_weekly_statements
+from maildesk.billing.weekly import send_weekly_statements
 from maildesk.billing.work import WorkBooking, record_work
 from maildesk.notify.context import MailContext
 from maildesk.store.db import Database

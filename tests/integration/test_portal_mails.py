@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from maildesk.billing.statements import send_weekly_statements
+from maildesk.billing.weekly import send_weekly_statements
 from maildesk.notify.links import LinkScope
 from maildesk.store.models import OutboxMail
 from tests.integration.portal_helpers import (

@@ -13,7 +13,8 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from maildesk.billing.ledger import grant_starter_hours, topup
-from maildesk.billing.statements import parse_week, send_weekly_statements
+from maildesk.billing.statements import parse_week
+from maildesk.billing.weekly import send_weekly_statements
 from maildesk.billing.work import record_work
 from maildesk.core.clock import FakeClock
 from maildesk.notify.context import MailContext

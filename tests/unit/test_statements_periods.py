@@ -9,9 +9,9 @@ import pytest
 from maildesk.billing.statements import (
     last_complete_week,
     parse_week,
-    statement_due,
     week_label,
 )
+from maildesk.billing.weekly import statement_due
 from maildesk.billing.words import date_range
 from maildesk.core.config import Service
 
