@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from maildesk.core.numbers import NumberFormat
 from maildesk.store.blobs import get_blob, put_blob
@@ -302,6 +303,32 @@ def test_a_large_mail_is_stored_smaller_and_read_back_whole(sqlite_url: str) -> 
         assert stored is not None and stored.size == len(mail)
         assert len(stored.data) < 0.8 * len(mail), "base64 still shrinks by its alphabet"
         assert get_blob(session, key) == mail
+    db.dispose()
+
+
+def test_postgres_plans_each_lookup_for_the_table_as_it_is_now(postgres_url: str) -> None:
+    """No generic plan from an empty table: psycopg prepares the Message-ID check after
+    five runs, and PostgreSQL would otherwise switch to one generic plan made while
+    `messages` was empty (a sequential scan, kept as the table grows)."""
+
+    from maildesk.ingest.context import already_seen
+
+    db = Database(postgres_url)
+    db.upgrade()
+    with db.engine.connect() as conn:
+        session = Session(bind=conn)
+        for i in range(12):
+            assert already_seen(session, f"m{i}@x.example", f"key:{i}") is None
+        plans = conn.execute(
+            text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%FROM quarantine%'"
+            )
+        ).all()
+        session.close()
+    assert plans, "the Message-ID check was not prepared; the test no longer looks at it"
+    assert all(generic == 0 for generic, _custom in plans), plans
+    assert sum(custom for _generic, custom in plans) >= 7
     db.dispose()
 
 
