@@ -21,7 +21,9 @@ Rules (what a statement says: :mod:`maildesk.billing.statements`):
   another process claimed one of its weeks meanwhile — nothing of it is
   kept, and it is redone one client per transaction, so a failing client
   holds up nobody else and is retried at the next run. When the database
-  itself is gone the run stops with one error; the rest go at the next run.
+  itself is gone (a lost connection; on SQLite any operational error, such as
+  a lock held past the busy timeout) the run stops with one error and the
+  rest go at the next run.
 """
 
 from __future__ import annotations
@@ -173,15 +175,33 @@ def _send_chunk(
         )
 
 
+def _database_gone(db: Database, exc: OperationalError) -> bool:
+    """Whether every client would now fail the same way, so the run should stop.
+
+    A lost connection, or on SQLite any operational error (a database locked
+    past the busy timeout, a disk that fails): trying each client alone would
+    only wait or fail once per client. On PostgreSQL a deadlock or a statement
+    timeout belongs to one transaction, and the next client may well go through.
+    """
+    return exc.connection_invalidated or db.dialect == "sqlite"
+
+
 def _send_alone(
     db: Database, ctx: MailContext, cfg: ClientConfig, monday: date, now: datetime, run: _Run
 ) -> int:
-    """One client in its own transaction, its failure logged (it is retried next run)."""
+    """One client in its own transaction, its failure logged (it is retried next run).
+
+    Raises ``OperationalError`` when the database is gone (see :func:`_database_gone`).
+    """
     try:
         return _send_chunk(db, ctx, (cfg,), monday, now, run)
     except IntegrityError as exc:
         # Most likely another process sent it meanwhile (its once key).
         log.warning("weekly statement for %s not queued: %s", cfg.id, exc.orig or exc)
+    except OperationalError as exc:
+        if _database_gone(db, exc):
+            raise
+        log.exception("weekly statement for %s failed; retried at the next run", cfg.id)
     except Exception:
         log.exception("weekly statement for %s failed; retried at the next run", cfg.id)
     return 0
@@ -209,30 +229,53 @@ def send_weekly_statements(
     for first in range(0, len(todo), CHUNK):
         chunk = todo[first : first + CHUNK]
         try:
-            if len(chunk) == 1:
-                sent += _send_alone(db, ctx, chunk[0], monday, now, run)
+            queued = _try_chunk(db, ctx, chunk, monday, now, run)
+            if queued is None:
+                for cfg in chunk:
+                    sent += _send_alone(db, ctx, cfg, monday, now, run)
             else:
-                sent += _send_chunk(db, ctx, chunk, monday, now, run)
+                sent += queued
         except OperationalError as exc:
-            # The database is gone or locked: every client would fail the same way.
             log.error(
-                "weekly statements %s stopped, %d of %d clients done, the rest at the next run: %s",
+                "weekly statements %s stopped after %d queued; the rest at the next run: %s",
                 week_label(monday),
-                first,
-                len(todo),
+                sent,
                 exc.orig or exc,
             )
             return sent
-        except Exception as exc:
-            log.info(
-                "weekly statements for %d clients from %s on redone one by one: %s: %s",
-                len(chunk),
-                chunk[0].id,
-                type(exc).__name__,
-                exc,
-            )
-            sent += sum(_send_alone(db, ctx, cfg, monday, now, run) for cfg in chunk)
         if len(todo) > CHUNK:
             done = min(first + CHUNK, len(todo))
             log.info("weekly statements %s: %d of %d clients", week_label(monday), done, len(todo))
     return sent
+
+
+def _try_chunk(
+    db: Database,
+    ctx: MailContext,
+    chunk: Sequence[ClientConfig],
+    monday: date,
+    now: datetime,
+    run: _Run,
+) -> int | None:
+    """The chunk in one transaction: how many it queued, or None to redo it client by client.
+
+    A chunk of one goes straight to the client-by-client path, which logs its failure.
+    """
+    if len(chunk) == 1:
+        return None
+    try:
+        return _send_chunk(db, ctx, chunk, monday, now, run)
+    except OperationalError as exc:
+        if _database_gone(db, exc):
+            raise
+        failure: Exception = exc
+    except Exception as exc:
+        failure = exc
+    log.info(
+        "weekly statements for %d clients from %s on redone one by one: %s: %s",
+        len(chunk),
+        chunk[0].id,
+        type(failure).__name__,
+        failure,
+    )
+    return None

@@ -298,18 +298,53 @@ def test_a_lost_database_stops_the_run_with_one_error_and_the_rest_goes_next_tim
     def gone_after_the_first_chunk(*args: Any, **kwargs: Any) -> int:
         calls.append(1)
         if len(calls) > 1:
-            raise OperationalError("INSERT …", {}, Exception("server closed the connection"))
+            raise OperationalError(
+                "INSERT …",
+                {},
+                Exception("server closed the connection"),
+                connection_invalidated=True,
+            )
         return real(*args, **kwargs)
 
     monkeypatch.setattr(weekly, "_send_chunk", gone_after_the_first_chunk)
     assert five.send() == 2  # the first chunk: c1 and c2
     assert len(calls) == 2, "no client is tried alone while the database is gone"
     [error] = _logged(caplog, logging.ERROR)
-    assert "stopped, 2 of 5 clients done" in error.getMessage()
+    assert "stopped after 2 queued" in error.getMessage()
     assert "server closed the connection" in error.getMessage()
 
     monkeypatch.setattr(weekly, "_send_chunk", real)
     assert five.send() == 3
+    _assert_one_each(five, FIVE)
+
+
+def test_one_clients_deadlock_on_postgresql_holds_up_nobody(
+    five: Desk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deadlock or timeout belongs to one transaction on PostgreSQL: the others go on.
+    On SQLite every operational error (a lock held past the busy timeout) stops the run."""
+    caplog.set_level(logging.INFO, logger=WEEKLY_LOG)
+    real = weekly._send_chunk
+
+    def c3_deadlocks(db: Database, ctx: MailContext, chunk: Any, *args: Any) -> int:
+        if any(cfg.id == "c3" for cfg in chunk):
+            raise OperationalError("SELECT …", {}, Exception("deadlock detected"))
+        return real(db, ctx, chunk, *args)
+
+    monkeypatch.setattr(weekly, "_send_chunk", c3_deadlocks)
+    if five.db.dialect == "sqlite":
+        assert five.send() == 2  # c1 and c2; the chunk of c3 and c4 stops the run
+        [error] = _logged(caplog, logging.ERROR)
+        assert "stopped after 2 queued" in error.getMessage()
+        monkeypatch.setattr(weekly, "_send_chunk", real)
+        assert five.send() == 3
+    else:
+        assert five.send() == 4  # c3 alone failed; c4 went alone, c5 in its own chunk
+        [error] = _logged(caplog, logging.ERROR)
+        assert "weekly statement for c3 failed" in error.getMessage()
+        assert "c3" not in five.claimed()
+        monkeypatch.setattr(weekly, "_send_chunk", real)
+        assert five.send() == 1
     _assert_one_each(five, FIVE)
 
 
