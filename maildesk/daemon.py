@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from maildesk.billing.ledger import grant_starter_hours
@@ -139,9 +140,15 @@ class Maildesk:
             )
         return stats.outcomes
 
-    def flush(self) -> FlushResult:
+    def flush(self, stopping: Callable[[], bool] | None = None) -> FlushResult:
+        """Deliver what is due (up to 500 mails), stopping between two mails when asked."""
         return flush_outbox(
-            self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
+            self.db,
+            self.transport,
+            self.clock,
+            self.retry,
+            on_failure=tell_staff(self.ctx),
+            stopping=stopping,
         )
 
     def sweep(self) -> SweepResult:
@@ -231,7 +238,7 @@ class Maildesk:
             for thread in watchers:
                 thread.join(timeout=SHUTDOWN_GRACE_SECONDS)
             scheduler.shutdown(wait=True)
-            courier.stop(timeout=SHUTDOWN_GRACE_SECONDS)
+            courier.stop()
             if ops is not None:
                 ops.stop()
             if portal is not None:

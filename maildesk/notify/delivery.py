@@ -86,11 +86,14 @@ def flush_outbox(
     retry: RetryPolicy,
     limit: int = 500,
     on_failure: FailureHook | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> FlushResult:
-    """Send every due mail (up to ``limit``); returns what happened."""
+    """Send every due mail (up to ``limit``, or until ``stopping()``); returns what happened."""
     result = FlushResult()
     try:
         for _ in range(limit):
+            if stopping is not None and stopping():
+                break
             with db.transaction() as session:
                 now = clock.now()
                 due = session.execute(_NEXT_DUE, {"now": now}).first()
@@ -175,15 +178,22 @@ class Courier:
     process.
     """
 
-    def __init__(self, db: Database, flush: Callable[[], FlushResult], interval: float) -> None:
+    def __init__(
+        self, db: Database, flush: Callable[[Callable[[], bool]], FlushResult], interval: float
+    ) -> None:
+        self._db = db
         self._flush = flush
         self._interval = interval
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-        db.after_commit(self._committed)
+        self._unhook: Callable[[], None] | None = None
 
     def _committed(self, session: Session) -> None:
+        # Releasing a savepoint fires after_commit too; the mail is not visible
+        # to the courier's transaction until the outermost commit.
+        if session.in_nested_transaction():
+            return
         if session.info.pop(QUEUED_MAIL, False):
             self._wake.set()
 
@@ -191,19 +201,23 @@ class Courier:
         while not self._stop.is_set():
             self._wake.clear()  # before flushing: mail queued meanwhile wakes the next round
             try:
-                self._flush()
+                self._flush(self._stop.is_set)
             except Exception:
                 log.exception("delivering the outbox failed; trying again in %ss", self._interval)
             self._wake.wait(self._interval)
 
     def start(self) -> None:
+        self._unhook = self._db.after_commit(self._committed)
         self._thread.start()
 
-    def stop(self, timeout: float) -> None:
-        """Finish the mail in hand and stop."""
+    def stop(self) -> None:
+        """Finish the mail in hand (the flush stops between two mails) and stop."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        self._thread.join()
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
 
 
 @dataclass(frozen=True)

@@ -69,22 +69,17 @@ def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    event.listen(engine, "connect", _postgres_session)
-    return engine
-
-
-def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
-    # psycopg prepares a statement after its fifth run, and PostgreSQL may then
-    # keep a generic plan made while the tables were small: on a new database
-    # taking in a backlog, the Message-ID check went on scanning `messages`, and
-    # intake slowed from 76 to 36 mails/s over 10,000 mails. A plan made for each
-    # run's values and the table's current size costs a fraction of a
-    # millisecond and keeps every look-up on its index.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SET plan_cache_mode = force_custom_plan")
-    cursor.close()
-    dbapi_connection.commit()
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    if parsed.get_driver_name() == "psycopg":
+        # psycopg prepares a statement on the server after its fifth run, and
+        # PostgreSQL may then keep one generic plan made while the tables were
+        # small: on a new database taking in a backlog, the Message-ID check went
+        # on scanning `messages`, and intake slowed from 76 to 36 mails/s over
+        # 10,000 mails. Unprepared, each run is planned for its values and the
+        # table as it is now (a fraction of a millisecond); this needs no server
+        # setting and works behind a transaction-pooling proxy.
+        connect_args["prepare_threshold"] = None
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def alembic_config(url: str) -> Config:
@@ -118,12 +113,15 @@ class Database:
         """A plain session for reads (the caller closes it)."""
         return self._sessions()
 
-    def after_commit(self, hook: Callable[[Session], None]) -> None:
+    def after_commit(self, hook: Callable[[Session], None]) -> Callable[[], None]:
         """Call ``hook(session)`` after each commit of this database's sessions.
 
-        It runs in the committing thread, so it must be quick (set an event).
+        It runs in the committing thread, so it must be quick (set an event);
+        releasing a savepoint counts as a commit too. Returns the function that
+        removes the hook.
         """
         event.listen(self._sessions, "after_commit", hook)
+        return lambda: event.remove(self._sessions, "after_commit", hook)
 
     def head_revision(self) -> str:
         script = ScriptDirectory.from_config(alembic_config(self.url))

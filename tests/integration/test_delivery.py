@@ -136,3 +136,32 @@ def test_flush_all_delivers_more_than_one_batch(db_url: str, smtp_sink: SmtpSink
     assert result.sent == 7
     assert len(smtp_sink.messages) == 7
     db.dispose()
+
+
+def test_a_stopping_flush_ends_between_two_mails(db_url: str, smtp_sink: SmtpSink) -> None:
+    """Shutdown: the mail in hand is sent and recorded, the rest stays pending for later."""
+    from maildesk.notify.delivery import RetryPolicy, flush_outbox
+    from maildesk.notify.outbox import Draft, Identity, enqueue
+    from maildesk.notify.smtp import SmtpParams, SmtpTransport
+    from maildesk.store.db import Database
+
+    db = Database(db_url)
+    db.upgrade()
+    identity = Identity("support@helpdesk.example", "Helpdesk", "helpdesk.example", "t")
+    with db.transaction() as session:
+        for i in range(5):
+            enqueue(
+                session,
+                Draft(kind="ack", to=(f"c{i}@acme.example",), subject="s", body="b"),
+                identity,
+                NOW,
+            )
+    transport = SmtpTransport(SmtpParams(smtp_sink.host, smtp_sink.port, "plain"))
+    result = flush_outbox(
+        db, transport, FakeClock(NOW), RetryPolicy(), stopping=lambda: len(smtp_sink.messages) >= 2
+    )
+    assert result.sent == 2
+    with db.session() as session:
+        statuses = sorted(session.scalars(select(OutboxMail.status)))
+    assert statuses == ["pending"] * 3 + ["sent"] * 2
+    db.dispose()

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from maildesk.daemon import Maildesk
 from maildesk.notify.delivery import Courier, FlushResult
-from maildesk.notify.outbox import Draft, Identity, enqueue
+from maildesk.notify.outbox import QUEUED_MAIL, Draft, Identity, enqueue
 from maildesk.store.db import Database
 from maildesk.store.models import Event
+from maildesk.store.once import claim
 from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, settings_for
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp_sink import SmtpSink
@@ -36,7 +39,7 @@ class _Flushes:
         self.count = 0
         self._cond = threading.Condition()
 
-    def __call__(self) -> FlushResult:
+    def __call__(self, stopping: Callable[[], bool]) -> FlushResult:
         with self._cond:
             self.count += 1
             self._cond.notify_all()
@@ -45,6 +48,10 @@ class _Flushes:
     def wait_beyond(self, count: int, timeout: float) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self.count > count, timeout)
+
+
+def _ack(session: Session, now: datetime) -> None:
+    enqueue(session, Draft(kind="ack", to=("a@x.example",), subject="s", body="b"), IDENTITY, now)
 
 
 def test_only_a_commit_that_queued_mail_wakes_the_courier(sqlite_url: str) -> None:
@@ -62,27 +69,54 @@ def test_only_a_commit_that_queued_mail_wakes_the_courier(sqlite_url: str) -> No
         assert not flushes.wait_beyond(1, timeout=1.0), "woken by a commit without mail"
 
         with db.transaction() as session:
-            enqueue(
-                session,
-                Draft(kind="ack", to=("a@x.example",), subject="s", body="b"),
-                IDENTITY,
-                now,
-            )
-            assert flushes.count == 1, "woken before the commit"
+            _ack(session, now)
+            session.flush()
+            assert not flushes.wait_beyond(1, timeout=0.5), "woken before the commit"
         assert flushes.wait_beyond(1, timeout=10), "the commit that queued mail did not wake it"
 
         with pytest.raises(RuntimeError), db.transaction() as session:
-            enqueue(
-                session,
-                Draft(kind="ack", to=("a@x.example",), subject="s", body="b"),
-                IDENTITY,
-                now,
-            )
+            _ack(session, now)
             raise RuntimeError("rolled back")
         assert not flushes.wait_beyond(2, timeout=1.0), "woken by a rolled-back transaction"
     finally:
-        courier.stop(timeout=10)
+        courier.stop()
         db.dispose()
+
+
+def test_a_savepoint_after_the_mail_does_not_wake_it_early(sqlite_url: str) -> None:
+    """Releasing a savepoint fires SQLAlchemy's after_commit too (a breach mail, then the
+    page's exactly-once claim): the wake must wait for the real commit, not use it up."""
+    db = Database(sqlite_url)
+    db.upgrade()
+    flushes = _Flushes()
+    courier = Courier(db, flushes, interval=HOUR)
+    courier.start()
+    try:
+        assert flushes.wait_beyond(0, timeout=10)
+        now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+        with db.transaction() as session:
+            _ack(session, now)
+            assert claim(session, "page:test", now)  # a savepoint, released
+            assert not flushes.wait_beyond(1, timeout=0.5), "woken by the savepoint"
+        assert flushes.wait_beyond(1, timeout=10), "the real commit did not wake it"
+    finally:
+        courier.stop()
+        db.dispose()
+
+
+def test_a_stopped_courier_no_longer_listens(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    db.upgrade()
+    flushes = _Flushes()
+    courier = Courier(db, flushes, interval=HOUR)
+    courier.start()
+    assert flushes.wait_beyond(0, timeout=10)
+    courier.stop()
+    with db.transaction() as session:
+        _ack(session, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+        assert session.info.get(QUEUED_MAIL) is True
+    assert session.info.get(QUEUED_MAIL) is True, "a hook of the stopped courier took it"
+    db.dispose()
 
 
 def test_the_daemon_sends_an_ack_without_waiting_for_the_flush_interval(
