@@ -2,8 +2,11 @@
 
 Client rows change only here, in :func:`sync_clients` at start-up, so each
 process keeps them in memory (:func:`client_info`) instead of reading the
-same row again for every mail. Contacts and everything about hours are always
-read from the database.
+same row again for every mail. The contacts table mirrors the config: intake
+recognises a sender from the config itself (``ingest/roles.py``), while
+billing mail (statements, balance notices, approvals, quotes) and the CLI read
+contacts from here. Everything
+about hours is always read from the database.
 """
 
 from __future__ import annotations

@@ -137,3 +137,20 @@ def test_a_client_that_requires_authentication_trusts_only_our_servers_verdict(
     assert _take(desk, "teller@strict.example", auth=forged) == ("quarantined", "unknown_sender")
     ours = "mx.helpdesk.example; dkim=pass header.d=strict.example; dmarc=pass"
     assert _take(desk, "head@strict.example", auth=ours) == ("domain", "strict")
+
+
+def test_a_configured_client_missing_from_the_database_is_a_stranger(desk: Maildesk) -> None:
+    """A client in the config without a row in the database gets no tickets: its
+    contacts are strangers until the config is mirrored (at the next start-up)."""
+    from sqlalchemy import delete
+
+    from maildesk.store.directory import forget_clients
+    from maildesk.store.models import Contact
+
+    with desk.db.transaction() as session:
+        gamma = session.scalars(select(Client).where(Client.key == "gamma")).one()
+        session.execute(delete(Contact).where(Contact.client_id == gamma.id))
+        session.delete(gamma)
+        forget_clients(session)
+    assert _take(desk, "cto@gamma.example") == ("quarantined", "unknown_sender")
+    assert _take(desk, "boss@acme.example") == ("authorised", "acme")
