@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,45 @@ def test_help_is_helpful() -> None:
     code, out, _ = run("statements", "--help")
     assert code == 0
     assert "preview" in out and "send" in out
+
+
+def test_statements_sent_from_the_cli_carry_the_clients_portal_link(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`statements send` builds its mail as the daemon does: with a link for the one contact."""
+    from datetime import UTC, date, datetime
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    from sqlalchemy import select
+
+    from maildesk.notify.links import PortalLinks
+    from maildesk.store.models import OutboxMail
+
+    monkeypatch.setenv("MAILDESK_TEST_PORTAL_SECRET", "p" * 40)
+    portal = (
+        '\n[portal]\nenabled = true\nbase_url = "https://support.example/desk"\n'
+        'secret_env = "MAILDESK_TEST_PORTAL_SECRET"\n'
+    )
+    _, path = settings_for(sqlite_url, tmp_path, extra=EXTRA + portal)
+    config = str(path)
+    assert run("db", "upgrade", "-c", config)[0] == 0
+    assert run("clients", "topup", "acme", "--hours", "10", "--ref", "INV-1", "-c", config)[0] == 0
+    year, week, _ = date.today().isocalendar()
+    code, out, err = run("statements", "send", "--week", f"{year}-W{week:02d}", "-c", config)
+    assert (code, out.strip()) == (0, "queued 1 statement(s)"), err
+
+    db = Database(sqlite_url)
+    with db.session() as session:
+        [data] = session.scalars(
+            select(OutboxMail.data).where(OutboxMail.kind == "weekly_statement")
+        )
+    db.dispose()
+    body = message_from_bytes(data, policy=default_policy).get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    [token] = re.findall(r"https://support\.example/desk/c/(\S+)", text)
+    # The link names the one authorised contact it was mailed to.
+    links = PortalLinks("p" * 40, "https://support.example/desk", link_days=30)
+    scope = links.read(token, datetime.now(UTC))
+    assert (scope.client, scope.contact) == ("acme", "boss@acme.example")
