@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from maildesk.billing.mailing import notice_recipients
 from maildesk.billing.statements import (
     build_statement,
     last_complete_week,
@@ -58,7 +59,11 @@ def statements_preview(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Print a client's statement as it would be mailed; nothing is sent or marked."""
+    """Print a client's statement as it would be mailed; nothing is sent or marked.
+
+    It shows who would get it and, when the portal is on, carries a fresh link
+    to the client's page like the mailed one.
+    """
     settings = load_config(config)
     monday = _week(week)
     clock = SystemClock()
@@ -73,7 +78,9 @@ def statements_preview(
             monday or last_complete_week(now, settings.service.statement_zone),
             now,
         )
-        rendered, attachments = render_statement(ctx, statement)
+        to = notice_recipients(session, settings, row)
+        rendered, attachments = render_statement(ctx, statement, ctx.portal_url(row.key, to))
+    typer.echo(f"To: {', '.join(to) or '(nobody: the client has no authorised contact)'}")
     typer.echo(f"Subject: {rendered.subject}\n")
     typer.echo(rendered.body.rstrip())
     if out is not None:

@@ -104,8 +104,10 @@ def test_statement_preview_and_send(config: str, tmp_path: Path) -> None:
         "statements", "preview", "acme", "--out", str(tmp_path / "o"), "-c", config
     )
     assert code == 0, err
-    assert "Subject: Weekly statement" in out
+    assert "To: boss@acme.example\nSubject: Weekly statement" in out
     assert sorted(p.suffix for p in (tmp_path / "o").iterdir()) == [".csv", ".xlsx"]
+    code, out, err = run("statements", "preview", "other", "-c", config)
+    assert (code, "To: (nobody: the client has no authorised contact)" in out) == (0, True), err
 
     # this week's top-up is not in the last complete week: nothing to send for it
     code, out, err = run("statements", "send", "-c", config)
@@ -157,6 +159,11 @@ def test_statements_sent_from_the_cli_carry_the_clients_portal_link(
     assert body is not None
     text = body.get_content()
     [token] = re.findall(r"https://support\.example/desk/c/(\S+)", text)
+    code, preview, err = run(
+        "statements", "preview", "acme", "--week", f"{year}-W{week:02d}", "-c", config
+    )
+    assert code == 0, err
+    assert "https://support.example/desk/c/" in preview, "the preview shows the mail as sent"
     # The link names the one authorised contact it was mailed to.
     links = PortalLinks("p" * 40, "https://support.example/desk", link_days=30)
     scope = links.read(token, datetime.now(UTC))
