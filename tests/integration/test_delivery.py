@@ -14,6 +14,10 @@ from typer.testing import CliRunner
 from maildesk.cli.main import app as cli_app
 from maildesk.core.clock import FakeClock
 from maildesk.daemon import Maildesk
+from maildesk.notify.delivery import RetryPolicy, flush_all, flush_outbox
+from maildesk.notify.outbox import Draft, Identity, enqueue
+from maildesk.notify.smtp import SmtpParams, SmtpTransport
+from maildesk.store.db import Database
 from maildesk.store.models import OutboxMail
 from tests.integration.helpers import IMAP_PASSWORD_ENV, STAFF, STAFF_ANN, mail, settings_for
 from tests.servers.dovecot import DovecotServer
@@ -113,26 +117,30 @@ def test_permanent_refusal_marks_failed_and_tells_staff(
     assert len(notices) == 1
 
 
-def test_flush_all_delivers_more_than_one_batch(db_url: str, smtp_sink: SmtpSink) -> None:
-    """`run --once` delivers the whole outbox, not one batch of it."""
-    from maildesk.notify.delivery import RetryPolicy, flush_all
-    from maildesk.notify.outbox import Draft, Identity, enqueue
-    from maildesk.notify.smtp import SmtpParams, SmtpTransport
-    from maildesk.store.db import Database
-
+def _outbox_with_acks(db_url: str, count: int) -> Database:
+    """A migrated database whose outbox holds ``count`` acks, due now."""
     db = Database(db_url)
     db.upgrade()
     identity = Identity("support@helpdesk.example", "Helpdesk", "helpdesk.example", "t")
     with db.transaction() as session:
-        for i in range(7):
+        for i in range(count):
             enqueue(
                 session,
                 Draft(kind="ack", to=(f"c{i}@acme.example",), subject="s", body="b"),
                 identity,
                 NOW,
             )
-    transport = SmtpTransport(SmtpParams(smtp_sink.host, smtp_sink.port, "plain"))
-    result = flush_all(db, transport, FakeClock(NOW), RetryPolicy(), batch=3)
+    return db
+
+
+def _sink_transport(sink: SmtpSink) -> SmtpTransport:
+    return SmtpTransport(SmtpParams(sink.host, sink.port, "plain"))
+
+
+def test_flush_all_delivers_more_than_one_batch(db_url: str, smtp_sink: SmtpSink) -> None:
+    """`run --once` delivers the whole outbox, not one batch of it."""
+    db = _outbox_with_acks(db_url, 7)
+    result = flush_all(db, _sink_transport(smtp_sink), FakeClock(NOW), RetryPolicy(), batch=3)
     assert result.sent == 7
     assert len(smtp_sink.messages) == 7
     db.dispose()
@@ -140,25 +148,13 @@ def test_flush_all_delivers_more_than_one_batch(db_url: str, smtp_sink: SmtpSink
 
 def test_a_stopping_flush_ends_between_two_mails(db_url: str, smtp_sink: SmtpSink) -> None:
     """Shutdown: the mail in hand is sent and recorded, the rest stays pending for later."""
-    from maildesk.notify.delivery import RetryPolicy, flush_outbox
-    from maildesk.notify.outbox import Draft, Identity, enqueue
-    from maildesk.notify.smtp import SmtpParams, SmtpTransport
-    from maildesk.store.db import Database
-
-    db = Database(db_url)
-    db.upgrade()
-    identity = Identity("support@helpdesk.example", "Helpdesk", "helpdesk.example", "t")
-    with db.transaction() as session:
-        for i in range(5):
-            enqueue(
-                session,
-                Draft(kind="ack", to=(f"c{i}@acme.example",), subject="s", body="b"),
-                identity,
-                NOW,
-            )
-    transport = SmtpTransport(SmtpParams(smtp_sink.host, smtp_sink.port, "plain"))
+    db = _outbox_with_acks(db_url, 5)
     result = flush_outbox(
-        db, transport, FakeClock(NOW), RetryPolicy(), stopping=lambda: len(smtp_sink.messages) >= 2
+        db,
+        _sink_transport(smtp_sink),
+        FakeClock(NOW),
+        RetryPolicy(),
+        stopping=lambda: len(smtp_sink.messages) >= 2,
     )
     assert result.sent == 2
     with db.session() as session:
