@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,73 +50,67 @@ class _Flushes:
             return self._cond.wait_for(lambda: self.count > count, timeout)
 
 
-def _ack(session: Session, now: datetime) -> None:
-    enqueue(session, Draft(kind="ack", to=("a@x.example",), subject="s", body="b"), IDENTITY, now)
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
-def test_only_a_commit_that_queued_mail_wakes_the_courier(sqlite_url: str) -> None:
+def _ack(session: Session) -> None:
+    enqueue(session, Draft(kind="ack", to=("a@x.example",), subject="s", body="b"), IDENTITY, NOW)
+
+
+@pytest.fixture
+def courier(sqlite_url: str) -> Iterator[tuple[Database, _Flushes, Courier]]:
+    """A started courier (an hour between looks) that has made its first round."""
     db = Database(sqlite_url)
     db.upgrade()
     flushes = _Flushes()
-    courier = Courier(db, flushes, interval=HOUR)
-    courier.start()
-    try:
-        assert flushes.wait_beyond(0, timeout=10), "the courier looks once at start"
-        now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-
-        with db.transaction() as session:  # writes, but queues no mail
-            session.add(Event(at=now, kind="note", detail={}))
-        assert not flushes.wait_beyond(1, timeout=1.0), "woken by a commit without mail"
-
-        with db.transaction() as session:
-            _ack(session, now)
-            session.flush()
-            assert not flushes.wait_beyond(1, timeout=0.5), "woken before the commit"
-        assert flushes.wait_beyond(1, timeout=10), "the commit that queued mail did not wake it"
-
-        with pytest.raises(RuntimeError), db.transaction() as session:
-            _ack(session, now)
-            raise RuntimeError("rolled back")
-        assert not flushes.wait_beyond(2, timeout=1.0), "woken by a rolled-back transaction"
-    finally:
-        courier.stop()
-        db.dispose()
+    started = Courier(db, flushes, interval=HOUR)
+    started.start()
+    assert flushes.wait_beyond(0, timeout=10), "the courier looks once at start"
+    yield db, flushes, started
+    started.stop()
+    db.dispose()
 
 
-def test_a_savepoint_after_the_mail_does_not_wake_it_early(sqlite_url: str) -> None:
+def test_only_a_commit_that_queued_mail_wakes_the_courier(
+    courier: tuple[Database, _Flushes, Courier],
+) -> None:
+    db, flushes, _ = courier
+    with db.transaction() as session:  # writes, but queues no mail
+        session.add(Event(at=NOW, kind="note", detail={}))
+    assert not flushes.wait_beyond(1, timeout=1.0), "woken by a commit without mail"
+
+    with db.transaction() as session:
+        _ack(session)
+        session.flush()
+        assert not flushes.wait_beyond(1, timeout=0.5), "woken before the commit"
+    assert flushes.wait_beyond(1, timeout=10), "the commit that queued mail did not wake it"
+
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        _ack(session)
+        raise RuntimeError("rolled back")
+    assert not flushes.wait_beyond(2, timeout=1.0), "woken by a rolled-back transaction"
+
+
+def test_a_savepoint_after_the_mail_does_not_wake_it_early(
+    courier: tuple[Database, _Flushes, Courier],
+) -> None:
     """Releasing a savepoint fires SQLAlchemy's after_commit too (a breach mail, then the
     page's exactly-once claim): the wake must wait for the real commit, not use it up."""
-    db = Database(sqlite_url)
-    db.upgrade()
-    flushes = _Flushes()
-    courier = Courier(db, flushes, interval=HOUR)
-    courier.start()
-    try:
-        assert flushes.wait_beyond(0, timeout=10)
-        now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-        with db.transaction() as session:
-            _ack(session, now)
-            assert claim(session, "page:test", now)  # a savepoint, released
-            assert not flushes.wait_beyond(1, timeout=0.5), "woken by the savepoint"
-        assert flushes.wait_beyond(1, timeout=10), "the real commit did not wake it"
-    finally:
-        courier.stop()
-        db.dispose()
-
-
-def test_a_stopped_courier_no_longer_listens(sqlite_url: str) -> None:
-    db = Database(sqlite_url)
-    db.upgrade()
-    flushes = _Flushes()
-    courier = Courier(db, flushes, interval=HOUR)
-    courier.start()
-    assert flushes.wait_beyond(0, timeout=10)
-    courier.stop()
+    db, flushes, _ = courier
     with db.transaction() as session:
-        _ack(session, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+        _ack(session)
+        assert claim(session, "page:test", NOW)  # a savepoint, released
+        assert not flushes.wait_beyond(1, timeout=0.5), "woken by the savepoint"
+    assert flushes.wait_beyond(1, timeout=10), "the real commit did not wake it"
+
+
+def test_a_stopped_courier_no_longer_listens(courier: tuple[Database, _Flushes, Courier]) -> None:
+    db, _, started = courier
+    started.stop()
+    with db.transaction() as session:
+        _ack(session)
         assert session.info.get(QUEUED_MAIL) is True
     assert session.info.get(QUEUED_MAIL) is True, "a hook of the stopped courier took it"
-    db.dispose()
 
 
 def test_the_daemon_sends_an_ack_without_waiting_for_the_flush_interval(
