@@ -120,27 +120,14 @@ def _warn_points() -> Callable[[dict[str, Any]], dict[str, Any]] | None:
     cal = calendar_for(policy)
 
     def columns(row: dict[str, Any]) -> dict[str, Any]:
-        state = timers.SlaState.from_record(SimpleNamespace(**_sla_fields(row)))
+        sla = {name: row.get(name) for name in timers.SlaState().columns()}
+        state = timers.SlaState.from_record(SimpleNamespace(**sla))
         points = timers.warning_at(
             state, cal, targets_for(policy, row["priority"]), policy.sla.warn_at_percent
         )
         return {"response_warn_at": points.response, "resolution_warn_at": points.resolution}
 
     return columns
-
-
-def _sla_fields(row: dict[str, Any]) -> dict[str, Any]:
-    names = (
-        "clock_started_at",
-        "paused_at",
-        "response_due_at",
-        "resolution_due_at",
-        "response_left_minutes",
-        "resolution_left_minutes",
-        "responded_at",
-        "resolved_at",
-    )
-    return {name: row.get(name) for name in names}
 
 
 def load_tickets(db: Database, count: int, rng: random.Random) -> tuple[int, list[str]]:

@@ -58,7 +58,6 @@ __all__ = [
     "Bundle",
     "UnknownClient",
     "balance",
-    "balance_before",
     "balances",
     "balances_before",
     "booking_key",
@@ -255,22 +254,10 @@ def expire_bundles(
     return total
 
 
-def balance_before(session: Session, client_id: int, when: datetime) -> int:
-    """The sum of the client's entries dated before ``when`` (a statement's opening)."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
-                LedgerEntry.client_id == client_id, LedgerEntry.at < when
-            )
-        )
-        or 0
-    )
-
-
 def balances_before(
     session: Session, client_ids: Sequence[int], *whens: datetime
 ) -> dict[int, tuple[int, ...]]:
-    """Per client, :func:`balance_before` at each of ``whens``, in one query.
+    """Per client, the sum of its entries dated before each of ``whens``, in one query.
 
     A statement's opening and closing, for a whole chunk of clients at once.
     """
