@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -9,6 +12,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from maildesk.core.config import Settings
+from maildesk.daemon import Maildesk
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp_sink import SmtpSink
 
@@ -138,3 +142,20 @@ def mail(
 def png(size: int = 5000) -> tuple[str, str, bytes]:
     """A screenshot-sized PNG attachment (content is not decoded by maildesk)."""
     return ("screenshot.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (size // 256))
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[Maildesk]:
+    """``maildesk run`` in a thread of the test, stopped (and checked stopped) on exit."""
+    desk = Maildesk(settings)
+    desk.prepare()
+    stop = threading.Event()
+    runner = threading.Thread(target=desk.run_forever, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        yield desk
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+        desk.db.dispose()
+    assert not runner.is_alive(), "the daemon did not stop"

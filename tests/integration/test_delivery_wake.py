@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from maildesk.daemon import Maildesk
 from maildesk.notify.delivery import Courier, FlushResult
 from maildesk.notify.outbox import QUEUED_MAIL, Draft, Identity, enqueue
 from maildesk.store.db import Database
 from maildesk.store.models import Event
 from maildesk.store.once import claim
-from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, settings_for
+from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, running, settings_for
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp_sink import SmtpSink
 
@@ -125,12 +124,7 @@ def test_the_daemon_sends_an_ack_without_waiting_for_the_flush_interval(
     settings = settings.model_copy(
         update={"outgoing": settings.outgoing.model_copy(update={"flush_interval": HOUR})}
     )
-    desk = Maildesk(settings)
-    desk.prepare()
-    stop = threading.Event()
-    runner = threading.Thread(target=desk.run_forever, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running(settings):
         dovecot.append("INBOX", mail(subject="First report")[0])
         smtp_sink.wait_for(1, timeout=30)
         time.sleep(1.0)  # the courier's round that sent it is over; it now waits an hour
@@ -138,8 +132,3 @@ def test_the_daemon_sends_an_ack_without_waiting_for_the_flush_interval(
         dovecot.append("INBOX", mail(subject="Second report")[0])
         acks = smtp_sink.wait_for(before + 1, timeout=30)
         assert any("Second report" in str(a.message["Subject"]) for a in acks[before:])
-    finally:
-        stop.set()
-        runner.join(timeout=30)
-        desk.db.dispose()
-    assert not runner.is_alive()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from maildesk.core.config import ConfigError
 from maildesk.daemon import Maildesk
 from maildesk.store.models import Ticket
-from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, settings_for
+from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, running, settings_for
 from tests.servers.dovecot import DovecotServer, free_port
 from tests.servers.smtp_sink import SmtpSink
 
@@ -71,12 +70,7 @@ def test_an_ack_carries_a_link_that_opens_the_clients_page(
     dovecot.append("INBOX", mail(sender="boss@acme.example", subject="Quiz kapot")[0])
     dovecot.append("INBOX", mail(sender="tom@acme.example", subject="Ook kapot")[0])
 
-    desk = Maildesk(settings)
-    desk.prepare()
-    stop = threading.Event()
-    runner = threading.Thread(target=desk.run_forever, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running(settings) as desk:
         acks = smtp_sink.wait_for(2, timeout=30)
         by_rcpt = {a.rcpt_tos[0]: a.message.get_content() for a in acks}
         links = re.findall(rf"http://127\.0\.0\.1:{port}/desk/c/\S+", by_rcpt["boss@acme.example"])
@@ -97,11 +91,6 @@ def test_an_ack_carries_a_link_that_opens_the_clients_page(
         status, refused = _get(forged)
         assert status == 403
         assert "Acme" not in refused
-    finally:
-        stop.set()
-        runner.join(timeout=30)
-        desk.db.dispose()
-    assert not runner.is_alive()
 
 
 def test_a_portal_without_its_secret_stops_start_up_naming_the_variable(
