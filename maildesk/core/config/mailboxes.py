@@ -1,0 +1,101 @@
+"""Where mail comes from and where it goes: the listener, IMAP sources, the SMTP relay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from maildesk.core.config.base import Security, _is_loopback, _Model
+
+
+class Listener(_Model):
+    """The built-in LMTP/SMTP listener an MTA (or a user) delivers to."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)] = 8024
+    protocol: Literal["lmtp", "smtp"] = "lmtp"
+
+
+class ImapSource(_Model):
+    """One IMAP mailbox that maildesk polls (IDLE where the server has it)."""
+
+    name: str = "imap"
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)] = 993
+    security: Security = "tls"
+    allow_plain: bool = False
+    username: str
+    password_env: str
+    folders: tuple[str, ...] = ("INBOX",)
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    batch_size: Annotated[int, Field(gt=0, le=1000)] = 50
+    poll_interval: Annotated[float, Field(gt=0)] = 60.0
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def _plain_only_where_safe(self) -> ImapSource:
+        if self.security == "plain" and not (self.allow_plain or _is_loopback(self.host)):
+            raise ValueError(
+                f"security = 'plain' would send the password in clear text to {self.host}; "
+                "use 'tls' or 'starttls', or set allow_plain = true if the network is trusted"
+            )
+        return self
+
+
+class Intake(_Model):
+    """Where mail comes from."""
+
+    listener: Listener = Listener()
+    imap: tuple[ImapSource, ...] = ()
+
+
+class SmtpRelay(_Model):
+    """The SMTP server that carries maildesk's outgoing mail."""
+
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)] = 587
+    security: Security = "starttls"
+    allow_plain: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def _checks(self) -> SmtpRelay:
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("username and password_env go together")
+        if (
+            self.security == "plain"
+            and self.username is not None
+            and not (self.allow_plain or _is_loopback(self.host))
+        ):
+            raise ValueError(
+                f"security = 'plain' would send the password in clear text to {self.host}; "
+                "use 'tls' or 'starttls', or set allow_plain = true if the network is trusted"
+            )
+        return self
+
+
+class Outgoing(_Model):
+    """How queued mail leaves: an SMTP relay, or a local maildir to look at."""
+
+    transport: Literal["smtp", "maildir"] = "maildir"
+    maildir: Path = Path("sent")
+    smtp: SmtpRelay | None = None
+    flush_interval: Annotated[float, Field(gt=0)] = 5.0
+    max_attempts: Annotated[int, Field(gt=0)] = 10
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
+    retry_max_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
+
+    @model_validator(mode="after")
+    def _relay_needed(self) -> Outgoing:
+        if self.transport == "smtp" and self.smtp is None:
+            raise ValueError("transport = 'smtp' needs an [outgoing.smtp] section")
+        return self

@@ -1,0 +1,149 @@
+"""Service-wide sections: who maildesk is, its database, ticket numbers, ops, the portal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from maildesk.core.config.base import Language, _Model
+from maildesk.core.policy import Weekday
+
+
+class Service(_Model):
+    """Who maildesk is to the outside world."""
+
+    support_address: str = "support@maildesk.localhost"
+    support_name: str = "Support"
+    extra_addresses: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    language: Language = "en"
+    data_dir: Path = Path("var")
+    max_message_bytes: Annotated[int, Field(gt=0)] = 25 * 1024 * 1024
+    instance_id: str = "maildesk"
+    auto_mails_per_hour: Annotated[int, Field(ge=1)] = 5
+    unknown_senders: Literal["quarantine", "accept"] = "quarantine"
+    templates_dir: Path | None = None
+    unknown_sender_notice: bool = True
+    authserv_id: str = ""
+    statement_weekday: Weekday = "mon"
+    statement_hour: Annotated[int, Field(ge=0, le=23)] = 8
+    statement_timezone: str | None = None
+    sweep_interval: Annotated[float, Field(gt=0)] = 30.0
+
+    @field_validator("support_address", "extra_addresses")
+    @classmethod
+    def _lower(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if isinstance(value, str):
+            if "@" not in value:
+                raise ValueError(f"{value!r} is not an e-mail address")
+            return value.strip().lower()
+        return tuple(v.strip().lower() for v in value)
+
+    @field_validator("timezone", "statement_timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'Europe/Brussels')"
+            ) from None
+        return value
+
+    @property
+    def statement_zone(self) -> str:
+        """The zone whose ISO weeks the weekly statements cover (default: ``timezone``)."""
+        return self.statement_timezone or self.timezone
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        """Every address that is maildesk's own (mail to them is intake)."""
+        return frozenset((self.support_address, *self.extra_addresses))
+
+    @property
+    def domain(self) -> str:
+        """The domain used in the Message-IDs maildesk writes."""
+        return self.support_address.rsplit("@", 1)[1]
+
+
+class Database(_Model):
+    """Where the data lives. Empty ``url``: SQLite in the data folder."""
+
+    url: str = ""
+
+
+class Tickets(_Model):
+    """How ticket numbers look and how they appear in subjects."""
+
+    number_format: str = "{year}-{seq:06d}"
+    subject_tag: str = "[#{number}]"
+
+    @field_validator("number_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if "{seq" not in value:
+            raise ValueError("must contain {seq}, e.g. '{year}-{seq:06d}'")
+        try:
+            value.format(year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"not a valid format ({exc}); fields: {{year}}, {{seq}}") from None
+        return value
+
+    @field_validator("subject_tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if "{number}" not in value:
+            raise ValueError("must contain {number}, e.g. '[#{number}]'")
+        return value
+
+
+class Ops(_Model):
+    """The operator endpoints (/healthz, /metrics); keep them on loopback."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, lt=65536)] = 8025
+
+
+class Portal(_Model):
+    """The clients' page: balance, tickets and quotes, reached through a signed link.
+
+    Off unless configured: links in mails point at ``base_url``, so maildesk
+    must be told the address clients reach it on (usually a reverse proxy).
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, lt=65536)] = 8026
+    base_url: str = ""
+    """The portal as clients reach it, e.g. ``https://support.example.com/portal``."""
+    secret_env: str = "MAILDESK_PORTAL_SECRET"
+    """The environment variable holding the secret that signs links (32+ characters)."""
+    link_days: Annotated[int, Field(ge=1, le=366)] = 30
+    requests_per_minute: Annotated[int, Field(ge=1)] = 60
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) address")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_address(self) -> Portal:
+        if self.enabled and not self.base_url:
+            raise ValueError(
+                "enabled = true needs base_url: the address clients open, "
+                "e.g. 'https://support.example.com/portal'"
+            )
+        return self
