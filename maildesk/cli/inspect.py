@@ -11,7 +11,7 @@ import typer
 
 from maildesk.cli.common import ConfigOption, JsonOption, load_config
 from maildesk.ingest.explain import Decisions, decide
-from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
+from maildesk.mail.parse import InboundMail, UnparseableMail, parse
 
 
 def _mail_view(mail: InboundMail) -> dict[str, Any]:

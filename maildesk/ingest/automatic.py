@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from maildesk.ingest.classify import Kind, Verdict
 from maildesk.ingest.context import PipelineContext, store_inbound
-from maildesk.ingest.dsn import bounce_details
-from maildesk.ingest.parse import InboundMail
+from maildesk.mail.dsn import bounce_details
+from maildesk.mail.parse import InboundMail
 from maildesk.notify.outbox import Draft, enqueue
 from maildesk.store.models import Event, OutboxMail, Ticket
 

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.rules import (
     auto_reply,
     bounce,
@@ -56,6 +55,7 @@ from maildesk.ingest.rules import (
     own_mail,
     too_large,
 )
+from maildesk.mail.parse import InboundMail
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from maildesk.core.clock import Clock
 from maildesk.core.config import Settings
 from maildesk.ingest.classify import RuleContext
-from maildesk.ingest.parse import InboundMail
+from maildesk.mail.parse import InboundMail
 from maildesk.notify.context import MailContext
 from maildesk.notify.links import PortalLinks
 from maildesk.notify.render import Renderer

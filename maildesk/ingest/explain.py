@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from maildesk.core.config import Settings
 from maildesk.ingest.classify import RuleContext, classify, explain
 from maildesk.ingest.intake import ReportPart, check_report
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.priority import decide_priority
+from maildesk.mail.parse import InboundMail
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ from urllib.parse import urlsplit
 from maildesk.core.policy import RequiredInfo
 
 if TYPE_CHECKING:
-    from maildesk.ingest.parse import InboundMail
+    from maildesk.mail.parse import InboundMail
 
 __all__ = [
     "ACTION_WORDS",
@@ -140,7 +140,7 @@ _EVIDENCE_MAX: Final = 200
 
 
 class AttachmentInfo(Protocol):
-    """What intake reads of an attachment; :class:`maildesk.ingest.parse.Attachment` fits."""
+    """What intake reads of an attachment; :class:`maildesk.mail.parse.Attachment` fits."""
 
     @property
     def filename(self) -> str: ...

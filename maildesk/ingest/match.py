@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from maildesk.core.numbers import NumberFormat
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.roles import Role, Sender
+from maildesk.mail.parse import InboundMail
 from maildesk.store.models import Ticket
 from maildesk.store.tickets import ticket_by_message_ids, ticket_by_number
 

@@ -21,10 +21,10 @@ from maildesk.ingest.automatic import AUTOMATIC, handle_automatic
 from maildesk.ingest.classify import Kind, classify
 from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_seen, hold
 from maildesk.ingest.match import match_ticket
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.reports import follow_up, open_report
 from maildesk.ingest.roles import Role, sender_of
 from maildesk.ingest.staff import staff_mail
+from maildesk.mail.parse import InboundMail
 from maildesk.notify.outbox import Draft, enqueue_auto
 from maildesk.store.models import Event
 

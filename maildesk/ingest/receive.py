@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_seen, hold
-from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
 from maildesk.ingest.pipeline import process
+from maildesk.mail.parse import InboundMail, UnparseableMail, parse
 from maildesk.store.blobs import put_blob
 from maildesk.store.db import Database
 from maildesk.store.models import QuarantinedMail

@@ -25,11 +25,11 @@ from maildesk.core.policy import Policy
 from maildesk.ingest.context import PipelineContext, store_inbound
 from maildesk.ingest.intake import ReportPart, check_report
 from maildesk.ingest.language import choose_language
-from maildesk.ingest.parse import Attachment as MailAttachment
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.priority import decide_priority
-from maildesk.ingest.reply import extract_new_text
 from maildesk.ingest.roles import Role, Sender
+from maildesk.mail.parse import Attachment as MailAttachment
+from maildesk.mail.parse import InboundMail
+from maildesk.mail.reply import extract_new_text
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
 from maildesk.sla.paging import page_if_due

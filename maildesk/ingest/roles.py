@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.core.config import Client as ClientConfig
 from maildesk.core.config import Settings
-from maildesk.ingest.parse import InboundMail
+from maildesk.mail.parse import InboundMail
 from maildesk.store.directory import client_info_by_key
 
 

@@ -20,8 +20,8 @@ from maildesk.billing.work import record_work
 from maildesk.core.config import Settings
 from maildesk.ingest.commands import Command, ParsedReply, parse_commands
 from maildesk.ingest.context import PipelineContext, store_inbound
-from maildesk.ingest.parse import InboundMail
-from maildesk.ingest.reply import extract_new_text
+from maildesk.mail.parse import InboundMail
+from maildesk.mail.reply import extract_new_text
 from maildesk.notify.outbox import Draft, enqueue
 from maildesk.sla.clock import (
     calendar_for,

@@ -22,9 +22,9 @@ from maildesk.ingest.classify import (
     classify,
     explain,
 )
-from maildesk.ingest.dsn import bounce_details
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.rules import auto_reply, bounce, mailing_list, own_mail, too_large
+from maildesk.mail.dsn import bounce_details
+from maildesk.mail.parse import InboundMail
 
 CTX = RuleContext(
     own_addresses=frozenset({"support@helpdesk.example.com"}),

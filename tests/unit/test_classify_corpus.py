@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.ingest.classify import Kind, RuleContext, classify, explain
-from maildesk.ingest.dsn import bounce_details
-from maildesk.ingest.parse import InboundMail, UnparseableMail, parse
+from maildesk.mail.dsn import bounce_details
+from maildesk.mail.parse import InboundMail, UnparseableMail, parse
 from tests.corpus import corpus_dir, corpus_path_or_none, message_files
 
 pytestmark = pytest.mark.corpus

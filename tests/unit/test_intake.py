@@ -22,7 +22,7 @@ from maildesk.ingest.intake import (
     check_report,
     suspects_password,
 )
-from maildesk.ingest.parse import Attachment
+from maildesk.mail.parse import Attachment
 
 ALL = RequiredInfo(url=True, screenshot=True, steps=True, login=True)
 LEARNING = RequiredInfo(url=True, screenshot=True, steps=True)  # learning-helpdesk

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maildesk.ingest.parse import (
+from maildesk.mail.parse import (
     MAX_DEPTH,
     MAX_REFERENCES,
     InboundMail,

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from maildesk.ingest.parse import InboundMail, UnparseableMail, html_to_text, parse
+from maildesk.mail.parse import InboundMail, UnparseableMail, html_to_text, parse
 from tests.corpus import corpus_dir, corpus_path_or_none, message_files
 
 pytestmark = pytest.mark.corpus

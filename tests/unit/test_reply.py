@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.ingest.reply import DEFAULT_LANGUAGES, KNOWN_LANGUAGES, extract_new_text
+from maildesk.mail.reply import DEFAULT_LANGUAGES, KNOWN_LANGUAGES, extract_new_text
 
 QUESTION = "> Can you look at the export page?\n> #time 1h\n"
 

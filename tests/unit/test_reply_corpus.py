@@ -26,7 +26,7 @@ import re
 
 import pytest
 
-from maildesk.ingest.reply import DEFAULT_LANGUAGES, extract_new_text
+from maildesk.mail.reply import DEFAULT_LANGUAGES, extract_new_text
 from tests.corpus import corpus_dir, corpus_path_or_none
 
 pytestmark = pytest.mark.corpus

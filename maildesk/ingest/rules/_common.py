@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from maildesk.ingest.parse import InboundMail
+from maildesk.mail.headers import domain_of as domain_of
+from maildesk.mail.headers import local_part as local_part
+from maildesk.mail.parse import InboundMail
 
 _REPORT_TYPE = re.compile(r"""(?:^|;)\s*report-type\s*=\s*(?:"([^"]*)"|([^;\s]*))""", re.I)
 
@@ -34,19 +36,6 @@ def report_type(mail: InboundMail) -> str | None:
 def null_return_path(mail: InboundMail) -> bool:
     """True when the envelope sender was empty (``Return-Path: <>``), as for DSNs."""
     return any(value.strip().strip("<>").strip() == "" for value in mail.header_all("return-path"))
-
-
-def domain_of(address_or_id: str) -> str:
-    """The part after the last ``@``, lower-cased, without brackets or spaces."""
-    _, at, domain = address_or_id.strip().strip("<>").rpartition("@")
-    return domain.strip().rstrip(">").lower() if at else ""
-
-
-def local_part(address: str) -> str:
-    """The part before the last ``@``, lower-cased; a bare ``MAILER-DAEMON`` is all local part."""
-    bare = address.strip().strip("<>")
-    local, at, _ = bare.rpartition("@")
-    return (local if at else bare).lower()
 
 
 def first_token(value: str | None) -> str:

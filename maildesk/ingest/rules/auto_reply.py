@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.rules._common import (
     auto_submitted,
     first_token,
@@ -41,6 +40,7 @@ from maildesk.ingest.rules._common import (
     header_tokens,
     report_type,
 )
+from maildesk.mail.parse import InboundMail
 
 if TYPE_CHECKING:
     from maildesk.ingest.classify import RuleContext

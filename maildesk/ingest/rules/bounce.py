@@ -3,7 +3,7 @@
 A bounce must never be answered (the answer would bounce too, or reach a
 postmaster) and it tells us something: which of our mails did not arrive, and
 which address is failing. ``check`` decides *that* a mail is a bounce from its
-headers (and the start of its text); ``maildesk.ingest.dsn.bounce_details`` then
+headers (and the start of its text); ``maildesk.mail.dsn.bounce_details`` then
 reads the raw mail for *what* it reports.
 
 Signals, each enough on its own:
@@ -43,13 +43,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.rules._common import (
     auto_submitted,
     local_part,
     null_return_path,
     report_type,
 )
+from maildesk.mail.parse import InboundMail
 
 if TYPE_CHECKING:
     from maildesk.ingest.classify import RuleContext

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.rules._common import report_type
+from maildesk.mail.parse import InboundMail
 
 if TYPE_CHECKING:
     from maildesk.ingest.classify import RuleContext

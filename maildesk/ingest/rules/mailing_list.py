@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.rules._common import has_list_headers
+from maildesk.mail.parse import InboundMail
 
 if TYPE_CHECKING:
     from maildesk.ingest.classify import RuleContext

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from maildesk.ingest.parse import InboundMail
+from maildesk.mail.parse import InboundMail
 
 if TYPE_CHECKING:
     from maildesk.ingest.classify import RuleContext

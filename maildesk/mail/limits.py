@@ -8,7 +8,7 @@ Only ``MAX_PARAMETER_HEADER`` refuses the mail (see its check).
 
 from __future__ import annotations
 
-from maildesk.ingest.text import clean, cut, one_line
+from maildesk.mail.text import clean, cut, one_line
 
 #: MIME nesting below this depth is not walked (the stdlib parser recurses per level).
 MAX_DEPTH = 40

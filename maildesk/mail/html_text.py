@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from maildesk.ingest.text import clean
+from maildesk.mail.text import clean
 
 #: Elements whose content is not text for a reader.
 _SKIPPED_TAGS = frozenset({"style", "script", "title", "template"})

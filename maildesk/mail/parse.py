@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 
 import mailparser
 
-from maildesk.ingest.headers import (
+from maildesk.mail.headers import (
     address_list,
     bound_address_headers,
     content_type,
@@ -52,21 +52,21 @@ from maildesk.ingest.headers import (
     msg_ids,
     unfold,
 )
-from maildesk.ingest.headers import mailboxes as _mailboxes
-from maildesk.ingest.headers import message_id as _message_id
-from maildesk.ingest.headers import raw_headers as _raw_headers
-from maildesk.ingest.headers import references as _references
-from maildesk.ingest.html_text import html_to_text as html_to_text
-from maildesk.ingest.limits import MAX_ADDRESS_HEADER as MAX_ADDRESS_HEADER
-from maildesk.ingest.limits import MAX_DEFECT_CHARS, Defects
-from maildesk.ingest.limits import MAX_DEFECTS as MAX_DEFECTS
-from maildesk.ingest.limits import MAX_DEPTH as MAX_DEPTH
-from maildesk.ingest.limits import MAX_PARAMETER_HEADER as MAX_PARAMETER_HEADER
-from maildesk.ingest.limits import MAX_PARTS as MAX_PARTS
-from maildesk.ingest.limits import MAX_REFERENCES as MAX_REFERENCES
-from maildesk.ingest.mime_parts import Attachment as Attachment
-from maildesk.ingest.mime_parts import Body
-from maildesk.ingest.text import clean, cut, one_line
+from maildesk.mail.headers import mailboxes as _mailboxes
+from maildesk.mail.headers import message_id as _message_id
+from maildesk.mail.headers import raw_headers as _raw_headers
+from maildesk.mail.headers import references as _references
+from maildesk.mail.html_text import html_to_text as html_to_text
+from maildesk.mail.limits import MAX_ADDRESS_HEADER as MAX_ADDRESS_HEADER
+from maildesk.mail.limits import MAX_DEFECT_CHARS, Defects
+from maildesk.mail.limits import MAX_DEFECTS as MAX_DEFECTS
+from maildesk.mail.limits import MAX_DEPTH as MAX_DEPTH
+from maildesk.mail.limits import MAX_PARAMETER_HEADER as MAX_PARAMETER_HEADER
+from maildesk.mail.limits import MAX_PARTS as MAX_PARTS
+from maildesk.mail.limits import MAX_REFERENCES as MAX_REFERENCES
+from maildesk.mail.mime_parts import Attachment as Attachment
+from maildesk.mail.mime_parts import Body
+from maildesk.mail.text import clean, cut, one_line
 
 
 class UnparseableMail(Exception):

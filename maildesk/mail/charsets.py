@@ -10,7 +10,7 @@ import codecs
 import functools
 import re
 
-from maildesk.ingest.text import cut
+from maildesk.mail.text import cut
 
 #: Labels read as a superset, as browsers and mail clients do (WHATWG Encoding):
 #: mislabelled text is usually in the vendor superset of the labelled charset.

@@ -13,9 +13,9 @@ import email.message
 import email.utils
 import re
 
-from maildesk.ingest.charsets import decode_bytes
-from maildesk.ingest.limits import MAX_ADDRESS_HEADER, MAX_ID_CHARS, MAX_REFERENCES, Defects
-from maildesk.ingest.text import clean, cut, one_line
+from maildesk.mail.charsets import decode_bytes
+from maildesk.mail.limits import MAX_ADDRESS_HEADER, MAX_ID_CHARS, MAX_REFERENCES, Defects
+from maildesk.mail.text import clean, cut, one_line
 
 SURROGATES = re.compile("[\udc80-\udcff]")
 # The encoded text may hold whitespace: invalid, but mailers fold inside words
@@ -226,3 +226,16 @@ def content_type(message: email.message.Message, raw_value: str | None) -> str:
     _, semicolon, params = written.partition(";")
     params = params.strip().strip(";").strip()
     return f"{media}; {params}" if semicolon and params else media
+
+
+def domain_of(address_or_id: str) -> str:
+    """The part after the last ``@``, lower-cased, without brackets or spaces."""
+    _, at, domain = address_or_id.strip().strip("<>").rpartition("@")
+    return domain.strip().rstrip(">").lower() if at else ""
+
+
+def local_part(address: str) -> str:
+    """The part before the last ``@``, lower-cased; a bare ``MAILER-DAEMON`` is all local part."""
+    bare = address.strip().strip("<>")
+    local, at, _ = bare.rpartition("@")
+    return (local if at else bare).lower()

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from maildesk.ingest.rules._common import local_part
+from maildesk.mail.headers import local_part
 
 
 @dataclass(frozen=True)

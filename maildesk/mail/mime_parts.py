@@ -18,11 +18,11 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 
-from maildesk.ingest.charsets import decode_bytes
-from maildesk.ingest.headers import SURROGATES, decode_words, from_wire, unfold
-from maildesk.ingest.html_text import html_to_text
-from maildesk.ingest.limits import MAX_DEPTH, MAX_FILENAME_CHARS, MAX_ID_CHARS, MAX_PARTS, Defects
-from maildesk.ingest.text import clean, cut, one_line
+from maildesk.mail.charsets import decode_bytes
+from maildesk.mail.headers import SURROGATES, decode_words, from_wire, unfold
+from maildesk.mail.html_text import html_to_text
+from maildesk.mail.limits import MAX_DEPTH, MAX_FILENAME_CHARS, MAX_ID_CHARS, MAX_PARTS, Defects
+from maildesk.mail.text import clean, cut, one_line
 
 
 @dataclass(frozen=True)
