@@ -45,9 +45,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from maildesk.ingest.rules import (
+    Rule,
+    RuleContext,
     auto_reply,
     bounce,
     feedback_report,
@@ -56,24 +57,6 @@ from maildesk.ingest.rules import (
     too_large,
 )
 from maildesk.mail.parse import InboundMail
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What the rules know about this maildesk instance, built from config."""
-
-    own_addresses: frozenset[str]
-    """The support addresses themselves, lower-case bare addresses."""
-    own_message_id_domains: frozenset[str]
-    """The domain part we put in our Message-IDs, lower-case."""
-    loop_token: str
-    """The value this instance writes into ``X-Maildesk-Loop``."""
-    max_message_bytes: int
-    """Mails larger than this are TOO_LARGE; 0 or less means no limit."""
-    own_list_ids: frozenset[str] = frozenset()
-    """List-Ids of lists that deliver *to* us (a Google Group used as the support
-    address adds ``List-Id`` to every client mail): lower-case, without angle
-    brackets. Their list headers are not a mailing-list signal."""
 
 
 class Kind(StrEnum):
@@ -93,18 +76,6 @@ class Kind(StrEnum):
     """Larger than the configured limit."""
     NORMAL = "normal"
     """None of the above: a person wrote it."""
-
-
-class Rule(Protocol):
-    """A rule module: ``NAME``, a one-line ``DESCRIPTION`` and ``check``."""
-
-    @property
-    def NAME(self) -> str: ...
-
-    @property
-    def DESCRIPTION(self) -> str: ...
-
-    def check(self, mail: InboundMail, ctx: RuleContext) -> bool: ...
 
 
 @dataclass(frozen=True)

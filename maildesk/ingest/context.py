@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock
 from maildesk.core.config import Settings
-from maildesk.ingest.classify import RuleContext
+from maildesk.ingest.rules import RuleContext
 from maildesk.mail.parse import InboundMail
 from maildesk.notify.context import MailContext
 from maildesk.notify.links import PortalLinks

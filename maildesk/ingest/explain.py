@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maildesk.core.config import Settings
-from maildesk.ingest.classify import RuleContext, classify, explain
+from maildesk.ingest.classify import classify, explain
 from maildesk.ingest.intake import ReportPart, check_report
 from maildesk.ingest.priority import decide_priority
+from maildesk.ingest.rules import RuleContext
 from maildesk.mail.parse import InboundMail
 
 

@@ -31,8 +31,8 @@ so such mail is never acknowledged. Signals, each enough on its own:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import (
     auto_submitted,
     first_token,
@@ -41,9 +41,6 @@ from maildesk.ingest.rules._common import (
     report_type,
 )
 from maildesk.mail.parse import InboundMail
-
-if TYPE_CHECKING:
-    from maildesk.ingest.classify import RuleContext
 
 NAME = "auto_reply"
 DESCRIPTION = "An automatic reply (out-of-office, RFC 3834 Auto-Submitted, read receipt, bulk)"

@@ -41,8 +41,8 @@ failing.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import (
     auto_submitted,
     local_part,
@@ -50,9 +50,6 @@ from maildesk.ingest.rules._common import (
     report_type,
 )
 from maildesk.mail.parse import InboundMail
-
-if TYPE_CHECKING:
-    from maildesk.ingest.classify import RuleContext
 
 NAME = "bounce"
 DESCRIPTION = "A delivery status report (bounce/DSN) from a mail system about mail we sent"

@@ -14,13 +14,9 @@ notification) stay with the other rules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import report_type
 from maildesk.mail.parse import InboundMail
-
-if TYPE_CHECKING:
-    from maildesk.ingest.classify import RuleContext
 
 NAME = "feedback_report"
 DESCRIPTION = "An abuse/complaint feedback report (ARF) about mail we sent"

@@ -19,13 +19,10 @@ newsletter) the mail is left to this rule.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import has_list_headers
 from maildesk.mail.parse import InboundMail
-
-if TYPE_CHECKING:
-    from maildesk.ingest.classify import RuleContext
 
 NAME = "mailing_list"
 DESCRIPTION = "Mail from a mailing list or newsletter (List-Id, List-Unsubscribe, Precedence: list)"

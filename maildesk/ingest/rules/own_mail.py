@@ -20,13 +20,9 @@ up mailing each other forever. Three signals, each enough on its own:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import domain_of
 from maildesk.mail.parse import InboundMail
-
-if TYPE_CHECKING:
-    from maildesk.ingest.classify import RuleContext
 
 NAME = "own_mail"
 DESCRIPTION = "Our own mail came back (our loop header, our Message-ID, or from a support address)"

@@ -7,12 +7,8 @@ A limit of 0 (or less) means no limit, as with an MTA's size setting.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from maildesk.ingest.rules import RuleContext
 from maildesk.mail.parse import InboundMail
-
-if TYPE_CHECKING:
-    from maildesk.ingest.classify import RuleContext
 
 NAME = "too_large"
 DESCRIPTION = "The mail is larger than the configured maximum message size"
