@@ -7,7 +7,7 @@ import email.policy
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from maildesk.notify.outbox import Draft, Identity, MailAttachment, compose
+from maildesk.mail.compose import Draft, Identity, MailAttachment, compose
 
 IDENTITY = Identity("support@helpdesk.example", "Helpdesk", "helpdesk.example", "maildesk-test")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

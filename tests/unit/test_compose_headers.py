@@ -18,7 +18,7 @@ from email.utils import format_datetime, formataddr
 
 import pytest
 
-from maildesk.notify.outbox import Draft, Identity, MailAttachment, compose
+from maildesk.mail.compose import Draft, Identity, MailAttachment, compose
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 IDENTITY = Identity("support@helpdesk.example", "Helpdesk", "helpdesk.example", "maildesk-test")
