@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import quopri
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.policy import SMTP
 from email.utils import encode_rfc2231, format_datetime, formataddr, make_msgid, quote
 from typing import NamedTuple
@@ -86,20 +88,65 @@ def _header(name: str, value: str) -> str:
     """``value`` as it goes on the wire after ``NAME: `` (folded lines joined by CRLF).
 
     Short ASCII values are written as they are (the common case, and the cheap
-    one); long ASCII tokens are folded at spaces. Text and addresses that are
-    long or not ASCII go through the SMTP policy's header registry, as an
-    ``EmailMessage`` writes them. A line break in a value is refused, as
+    one); long ASCII tokens are folded at spaces; the subject is written by
+    :func:`_subject`. Addresses that are long or not ASCII go through the SMTP
+    policy's header registry, as an ``EmailMessage`` writes them. A line break
+    in a value is refused, as
     ``EmailMessage`` refuses it, so nothing can inject a header.
     """
     if len(value.splitlines()) > 1:
         raise ValueError(f"header {name} may not contain line breaks: {value!r}")
+    if name.lower() == "subject":
+        return _subject(value)
     if value.isascii():
         if len(name) + 2 + len(value) <= _MAX_LINE:
             return value
         if name.lower() not in _TEXT_HEADERS:
             return _fold_at_spaces(name, value)
     folded = str(SMTP.header_factory(name, value).fold(policy=SMTP))
-    return folded[len(name) + 2 :].rstrip("\r\n")
+    # "Name: value…", or "Name:\r\n value…" when the first word would not fit
+    # after the name: keep that fold whole rather than cut into its CRLF.
+    after = folded[len(name) + 1 :].rstrip("\r\n")
+    return after[1:] if after.startswith(" ") else after
+
+
+def _subject(value: str) -> str:
+    """The subject as written: as it is when it is short ASCII, else as encoded words.
+
+    mail-parser does not unfold a folded ASCII subject, so a subject that must
+    be folded is written as encoded words, which every reader joins back. ASCII
+    holding ``=?`` is encoded too, or a reader would decode it as an encoded word.
+    """
+    if value.isascii() and "=?" not in value and len("Subject: ") + len(value) <= _MAX_LINE:
+        return value
+    return _encoded_words("Subject", value)
+
+
+def _encoded_words(name: str, value: str) -> str:
+    """Text that is not ASCII as RFC 2047 encoded words, with every space inside them.
+
+    The header registry of Python 3.11 and 3.12 folds such text between two
+    encoded words and drops the space that stood there ("été envoyée" read back
+    as "étéenvoyée"), because white space between encoded words is not text
+    (RFC 2047, 6.2). The ``Header`` class encodes the value, spaces included,
+    and splits it only between characters. A leading ASCII run (the ticket tag)
+    stays readable when it shares the first line with the first encoded word;
+    a fold right there is read back differently by different parsers.
+    """
+    first = _NON_ASCII_WORD.search(value)
+    cut = value.rfind(" ", 0, first.start()) if first else -1
+    prefix = value[:cut]
+    if cut > 0 and "=?" not in prefix and not prefix[-1].isspace():
+        header = Header(header_name=name, maxlinelen=_MAX_LINE)
+        header.append(prefix + " ", "us-ascii")
+        header.append(value[cut + 1 :], "utf-8")
+        out = header.encode(linesep="\r\n")
+        if "\r\n" not in out[: out.index("=?")]:
+            return out
+    return Header(value, "utf-8", header_name=name, maxlinelen=_MAX_LINE).encode(linesep="\r\n")
+
+
+_NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]")
 
 
 def _text_body(body: str) -> tuple[str, bytes]:
