@@ -147,6 +147,11 @@ def check_config(config: ConfigOption = None) -> None:
             f"{portal.link_days} days, signed with ${portal.secret_env}"
         )
     typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
+    from maildesk.core.clock import SystemClock
+    from maildesk.sla.policy import closures_running_out
+
+    for warning in closures_running_out(settings.policies, SystemClock().now().date()):
+        typer.echo(f"  warning: {warning}")
 
 
 @db_app.command("upgrade")

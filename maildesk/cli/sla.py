@@ -119,10 +119,13 @@ def describe_calendar(policy: Policy) -> str:
     parts = [cal.timezone, hours or "never open"]
     if cal.holidays:
         region = f"{cal.holidays}-{cal.holiday_subdivision}" if cal.holiday_subdivision else ""
-        parts.append(f"closed on {region or cal.holidays} public holidays")
+        kinds = " and ".join(cal.holiday_categories)
+        parts.append(f"closed on {region or cal.holidays} {kinds} holidays")
     closures = len(cal.closed_dates) + len(cal.closed_ranges)
     if closures:
         parts.append(f"{closures} closure(s)")
+    if cal.yearly_closures:
+        parts.append(f"closed every year {', '.join(cal.yearly_closures)}")
     return "; ".join(parts)
 
 

@@ -10,9 +10,10 @@ billed. Each client follows one policy; the four real contracts in
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maildesk.core.durations import DurationError, parse_duration
@@ -62,8 +63,15 @@ class CalendarConfig(_Model):
     )
     holidays: str | None = None
     holiday_subdivision: str | None = None
+    holiday_categories: tuple[str, ...] = ("public",)
+    """Which of the ``holidays`` package's tables close support: ``public`` (legal
+    holidays), ``bank`` (days banks are closed), ... as the country's table has them."""
     closed_dates: tuple[date, ...] = ()
     closed_ranges: tuple[DateRange, ...] = ()
+    yearly_closures: tuple[str, ...] = ()
+    """Closures that come back every year: ``"12-24..01-01"`` (over the new year), ``"08-15"``."""
+    provider_closures: bool = True
+    """Whether the provider's own closures (the top-level ``[closures]``) apply too."""
 
     @field_validator("timezone")
     @classmethod
@@ -80,6 +88,90 @@ class CalendarConfig(_Model):
         for text in value.values():
             _hours_ok(text)
         return value
+
+    @field_validator("yearly_closures")
+    @classmethod
+    def _yearly(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            yearly_span(text)
+        return value
+
+    @model_validator(mode="after")
+    def _holiday_table(self) -> CalendarConfig:
+        """The holiday table exists with these categories: checked at start, not at a mail."""
+        if self.holidays is None:
+            if self.holiday_subdivision is not None:
+                raise ValueError("holiday_subdivision needs holidays (the country code)")
+            return self
+        try:
+            table = holidays.country_holidays(self.holidays, subdiv=self.holiday_subdivision)
+        except NotImplementedError as exc:
+            raise ValueError(f"holidays = {self.holidays!r}: no holiday table ({exc})") from None
+        known = tuple(getattr(table, "supported_categories", ("public",)))
+        unknown = [c for c in self.holiday_categories if c not in known]
+        if unknown:
+            raise ValueError(
+                f"holiday_categories: {', '.join(unknown)} not in the {self.holidays} table "
+                f"(it has: {', '.join(known)})"
+            )
+        return self
+
+    @property
+    def yearly_spans(self) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...]:
+        """The yearly closures as ((month, day), (month, day)) spans, inclusive."""
+        return tuple(yearly_span(text) for text in self.yearly_closures)
+
+
+def yearly_span(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``"12-24..01-01"`` as ((12, 24), (1, 1)); ``"08-15"`` as ((8, 15), (8, 15))."""
+    first, sep, last = text.partition("..")
+    try:
+        spans = tuple(
+            (int(month), int(day))
+            for month, day in (part.strip().split("-") for part in (first, last if sep else first))
+        )
+        for month, day in spans:
+            date(2028, month, day)  # any day of a leap year
+    except ValueError:
+        raise ValueError(
+            f"{text!r}: write a yearly closure as 'MM-DD' or 'MM-DD..MM-DD', e.g. '12-24..01-01'"
+        ) from None
+    return spans[0], spans[1]
+
+
+class ProviderClosures(_Model):
+    """The provider's own closures (top-level ``[closures]``), shared by every policy.
+
+    A policy's calendar has them too unless it says ``provider_closures = false``,
+    so a policy added later (a cancelled client's) cannot forget the Christmas week.
+    """
+
+    dates: tuple[date, ...] = ()
+    ranges: tuple[DateRange, ...] = ()
+    yearly: tuple[str, ...] = ()
+
+    @field_validator("yearly")
+    @classmethod
+    def _yearly(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            yearly_span(text)
+        return value
+
+    def applied_to(self, calendar: CalendarConfig) -> CalendarConfig:
+        """``calendar`` with these closures added (once), unless it opts out."""
+        if not calendar.provider_closures or not (self.dates or self.ranges or self.yearly):
+            return calendar
+
+        def merged(own: tuple[Any, ...], extra: tuple[Any, ...]) -> tuple[Any, ...]:
+            return own + tuple(item for item in extra if item not in own)
+
+        return calendar.model_copy(
+            update={
+                "closed_dates": merged(calendar.closed_dates, self.dates),
+                "closed_ranges": merged(calendar.closed_ranges, self.ranges),
+                "yearly_closures": merged(calendar.yearly_closures, self.yearly),
+            }
+        )
 
 
 class RequiredInfo(_Model):

@@ -44,6 +44,7 @@ END_OF_DAY = time.max
 """The end of an interval that runs to midnight (``24:00`` in config strings)."""
 
 Interval = tuple[time, time]
+MonthDay = tuple[int, int]  # (month, day), a date that recurs every year
 Period = tuple[datetime, datetime]  # an open stretch of real time, [start, end) in UTC
 
 # A calendar with no open minute for this many consecutive days is treated as broken.
@@ -62,6 +63,10 @@ class BusinessCalendar:
     holiday_subdivision: str | None = None
     closed_dates: frozenset[date] = frozenset()
     closed_ranges: tuple[tuple[date, date], ...] = ()
+    holiday_categories: tuple[str, ...] = ("public",)
+    yearly_closures: tuple[tuple[MonthDay, MonthDay], ...] = ()
+    """Closed every year from the first (month, day) to the second, inclusive; a span
+    whose end comes before its start runs over the new year (24 December to 1 January)."""
 
     # Derived state, excluded from comparison and hashing.
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
@@ -90,9 +95,19 @@ class BusinessCalendar:
             raise ValueError("holiday_subdivision needs holiday_country")
         if self.holiday_country is not None:
             try:
-                holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision)
+                holidays.country_holidays(
+                    self.holiday_country,
+                    subdiv=self.holiday_subdivision,
+                    categories=self.holiday_categories,
+                )
             except NotImplementedError as exc:
                 raise ValueError(f"no holiday table: {exc}") from exc
+            except ValueError as exc:  # a category the country's table does not have
+                categories = list(self.holiday_categories)
+                raise ValueError(f"holiday categories {categories}: {exc}") from None
+        for span in self.yearly_closures:
+            for month, day in span:
+                _month_day_ok(month, day)
         object.__setattr__(self, "weekly", MappingProxyType(weekly))
         object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
         object.__setattr__(self, "closed_ranges", closed_ranges)
@@ -118,6 +133,8 @@ class BusinessCalendar:
             return name
         if day in self.closed_dates or any(a <= day <= b for a, b in self.closed_ranges):
             return "closure"
+        if any(_in_yearly(day, first, last) for first, last in self.yearly_closures):
+            return "yearly closure"
         return None
 
     # -- instants -----------------------------------------------------------------------------
@@ -185,7 +202,11 @@ class BusinessCalendar:
         table = self._holidays.get(day.year)
         if table is None:
             table = holidays.country_holidays(
-                country, subdiv=self.holiday_subdivision, years=day.year, language="en_US"
+                country,
+                subdiv=self.holiday_subdivision,
+                years=day.year,
+                language="en_US",
+                categories=self.holiday_categories,
             )
             self._holidays[day.year] = table
         name: str | None = table.get(day)
@@ -366,3 +387,19 @@ def _utc_minute(at: datetime) -> datetime:
 
 def _floor_minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
+
+
+def _month_day_ok(month: int, day: int) -> None:
+    """Raise ValueError unless (month, day) is a day of some year (29 February included)."""
+    try:
+        date(2028, month, day)  # a leap year
+    except ValueError:
+        raise ValueError(f"{month:02d}-{day:02d} is not a day of the year") from None
+
+
+def _in_yearly(day: date, first: MonthDay, last: MonthDay) -> bool:
+    """Whether ``day`` falls in the yearly span ``first``..``last`` (inclusive)."""
+    here = (day.month, day.day)
+    if first <= last:
+        return first <= here <= last
+    return here >= first or here <= last  # over the new year

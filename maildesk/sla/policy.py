@@ -15,13 +15,13 @@ calendar.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
-from maildesk.core.policy import WEEKDAYS, CalendarConfig
-from maildesk.sla.calendar import BusinessCalendar, parse_hours
+from maildesk.core.policy import WEEKDAYS, CalendarConfig, Policy
+from maildesk.sla.calendar import BusinessCalendar, MonthDay, parse_hours
 
-__all__ = ["WEEKDAY_NUMBERS", "calendar_from_config"]
+__all__ = ["WEEKDAY_NUMBERS", "calendar_from_config", "closures_running_out"]
 
 WEEKDAY_NUMBERS: Mapping[str, int] = {name: number for number, name in enumerate(WEEKDAYS)}
 """Config weekday names to ``date.weekday()`` numbers: ``mon`` is 0, ``sun`` is 6."""
@@ -33,6 +33,8 @@ _CalendarKey = tuple[
     str | None,  # holiday subdivision
     frozenset[date],  # closed dates
     tuple[tuple[date, date], ...],  # closed ranges, inclusive
+    tuple[str, ...],  # holiday categories
+    tuple[tuple[MonthDay, MonthDay], ...],  # yearly closures, inclusive
 ]
 
 
@@ -50,13 +52,15 @@ def calendar_from_config(cfg: CalendarConfig) -> BusinessCalendar:
         cfg.holiday_subdivision,
         frozenset(cfg.closed_dates),
         tuple((span.start, span.end) for span in cfg.closed_ranges),
+        tuple(cfg.holiday_categories),
+        cfg.yearly_spans,
     )
     return _build(key)
 
 
 @lru_cache(maxsize=64)
 def _build(key: _CalendarKey) -> BusinessCalendar:
-    timezone, hours, country, subdivision, closed_dates, closed_ranges = key
+    timezone, hours, country, subdivision, closed_dates, closed_ranges, categories, yearly = key
     weekly = {}
     for day, text in hours:
         try:
@@ -70,4 +74,29 @@ def _build(key: _CalendarKey) -> BusinessCalendar:
         holiday_subdivision=subdivision,
         closed_dates=closed_dates,
         closed_ranges=closed_ranges,
+        holiday_categories=categories,
+        yearly_closures=yearly,
     )
+
+
+CLOSURE_HORIZON = timedelta(days=183)
+"""How far ahead ``check-config`` wants a policy's one-off closures to reach."""
+
+
+def closures_running_out(policies: Mapping[str, Policy], today: date) -> list[str]:
+    """A warning for each policy whose one-off closures all end within six months.
+
+    A calendar typed for one year silently opens on the next year's closure
+    days; yearly closures and holiday tables do not run out, dates do.
+    """
+    warnings = []
+    for name, policy in sorted(policies.items()):
+        cal = policy.calendar
+        ends = [*cal.closed_dates, *(span.end for span in cal.closed_ranges)]
+        if ends and max(ends) < today + CLOSURE_HORIZON:
+            warnings.append(
+                f"policy {name!r}: its last one-off closure is {max(ends).isoformat()}, "
+                "within six months; add the next ones, or write recurring ones as "
+                'yearly_closures = ["12-24..01-01"] or in [closures] yearly'
+            )
+    return warnings

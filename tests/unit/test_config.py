@@ -152,6 +152,7 @@ def test_example_documents_every_key() -> None:
         c.Client,
         p.Policy,
         p.CalendarConfig,
+        p.ProviderClosures,
         p.RequiredInfo,
         p.PriorityRules,
         p.SlaConfig,

@@ -16,7 +16,7 @@ from maildesk.core.config.base import ConfigError, _Model
 from maildesk.core.config.mailboxes import Intake, Outgoing
 from maildesk.core.config.people import Client, Contact, Staff, _ClientIndex
 from maildesk.core.config.service import Database, Ops, Portal, Service, Tickets
-from maildesk.core.policy import Policy
+from maildesk.core.policy import Policy, ProviderClosures
 
 
 class Settings(_Model):
@@ -29,11 +29,22 @@ class Settings(_Model):
     outgoing: Outgoing = Outgoing()
     ops: Ops = Ops()
     portal: Portal = Portal()
+    closures: ProviderClosures = ProviderClosures()
     policies: dict[str, Policy] = Field(default_factory=lambda: {"default": Policy()})
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()
     source: str = "embedded defaults"
     _client_index: _ClientIndex = PrivateAttr(default_factory=lambda: _ClientIndex())
+
+    @model_validator(mode="after")
+    def _provider_closures(self) -> Settings:
+        """Every policy's calendar gets the provider's closures (unless it opts out)."""
+        policies = {
+            name: policy.model_copy(update={"calendar": self.closures.applied_to(policy.calendar)})
+            for name, policy in self.policies.items()
+        }
+        object.__setattr__(self, "policies", policies)  # frozen: set once, while validating
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
