@@ -229,6 +229,9 @@ class SlaConfig(_Model):
     business_day: str = "8h"
     warn_at_percent: Annotated[int, Field(gt=0, lt=100)] = 75
     clock_starts: Literal["complete", "receipt"] = "complete"
+    promise_response: bool = True
+    """Whether acknowledgements name the response time. Off for a contract that sets
+    no response time: staff still see the targets, the client is promised nothing."""
 
     @model_validator(mode="after")
     def _parse(self) -> SlaConfig:

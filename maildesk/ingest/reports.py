@@ -100,7 +100,8 @@ def _event(
 
 
 def _due_text(ticket: Ticket, policy: Policy, language: str) -> str | None:
-    if ticket.response_due_at is None:
+    """The response time the client is promised, or None where the contract sets none."""
+    if ticket.response_due_at is None or not policy.sla.promise_response:
         return None
     return format_local(ticket.response_due_at, policy.calendar.timezone, language)
 

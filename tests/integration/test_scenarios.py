@@ -291,3 +291,51 @@ def test_maintenance_subscription_december(play: Callable[[str], Played]) -> Non
     # The holiday closure (24 Dec – 1 Jan) counts as closed: Wednesday 23 Dec 16:30
     # leaves 30 minutes, the rest of the 4 hours runs from Monday 4 January 09:00.
     assert run.ticket("M4").response_due_at == run.local(2027, 1, 4, 12, 30)
+
+
+# -- What acknowledgements promise -------------------------------------------------------------
+# The learning platform sets response times, and asks for the URL, screenshot and steps only
+# "bij voorkeur" (preferably): its clock runs from receipt while the missing item is asked
+# for. The LMS vendor, the hosting provider and the software vendor set no response time at
+# all, so their acknowledgements must not name one.
+
+PROMISES = (
+    "You will receive a response by",
+    "Vous recevrez une réponse au plus tard",
+    "U ontvangt uiterlijk op",
+)
+
+
+def _promising(week: Played) -> list[str]:
+    return [
+        str(m.message["Subject"])
+        for m in week.sink.messages
+        if any(p in _text(m) for p in PROMISES)
+    ]
+
+
+@pytest.mark.parametrize(
+    "example", ["prepaid-assistance", "hosting-support", "maintenance-subscription"]
+)
+def test_contracts_without_response_times_promise_none(
+    play: Callable[[str], Played], example: str
+) -> None:
+    week = play(example)
+    assert week.sink.messages, "the story sends acknowledgements"
+    assert _promising(week) == []
+
+
+def test_the_learning_platform_promises_its_response_times_from_receipt(
+    play: Callable[[str], Played],
+) -> None:
+    week = play("learning-helpdesk")
+    assert _promising(week), "the learning platform's acks name the response time"
+    # T1 arrives Mon 16 Nov 2026 09:10 without a screenshot (asked for at once, supplied at
+    # 09:40). The clock runs from receipt: Normal, 4 business hours in 08:30-18:00 -> 13:10,
+    # not 13:40 as it would from the complete report.
+    assert len(week.mails("ict@hogeschool-west.example", "Aanvullende informatie")) == 1
+    events = week.kinds("T1", "sla_started")
+    assert events, "the clock started"
+    assert events[0].at == week.local(2026, 11, 16, 9, 10)
+    due = datetime.fromisoformat(events[0].detail["response_due"])
+    assert due == week.local(2026, 11, 16, 13, 10)
