@@ -12,7 +12,7 @@ import typer
 from maildesk.cli.common import fail
 from maildesk.core.config import ConfigError
 from maildesk.demo.stories import STORIES
-from maildesk.demo.story import balances, example_settings, header_lines, replay
+from maildesk.demo.story import balances, example_settings, header_lines, portal_lines, replay
 
 DEFAULT_POLICY = "learning-helpdesk"
 
@@ -62,6 +62,11 @@ def _play(policy: str) -> None:
             typer.echo("Balances at the end:")
             for line in balances(run.desk) or ["    (no prepaid hours under this contract)"]:
                 typer.echo(line)
+            links = portal_lines(run.desk)
+            if links:
+                typer.echo("\nThe client portal (hours, tickets, quotes, a copy of the data):")
+                for line in links:
+                    typer.echo(line)
             typer.echo(f"\n{len(run.labels)} ticket(s), {len(run.lines)} timeline lines.")
         finally:
             run.desk.db.dispose()

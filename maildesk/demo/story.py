@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +49,7 @@ __all__ = [
     "example_config",
     "example_settings",
     "header_lines",
+    "portal_lines",
     "replay",
 ]
 
@@ -166,8 +169,16 @@ def example_config(policy: str) -> Path:
 
 
 def example_settings(policy: str, data_dir: Path) -> Settings:
-    """The example contract with SQLite and a maildir in ``data_dir``; no listener, no IMAP."""
+    """The example contract with SQLite and a maildir in ``data_dir``; no listener, no IMAP.
+
+    An example whose contract shares the client's page online has the portal on,
+    its signing secret named by ``secret_env``. A replay needs no operator secret:
+    when that variable is unset, a random secret for this process is set, so the
+    mails carry working links that no later run accepts.
+    """
     settings = load_settings(example_config(policy))
+    if settings.portal.enabled:
+        os.environ.setdefault(settings.portal.secret_env, secrets.token_hex(32))
     return settings.model_copy(
         update={
             "service": settings.service.model_copy(update={"data_dir": data_dir}),
@@ -323,6 +334,18 @@ def balances(desk: Maildesk) -> list[str]:
             if has_bundles(session, client.id):
                 left = balance(session, client.id, desk.clock.now()).minutes
                 out.append(f"    {client.name}: {left // 60} h {left % 60:02d} min left")
+    return out
+
+
+def portal_lines(desk: Maildesk) -> list[str]:
+    """Each client's portal link as its mails carry it, when the contract has a portal."""
+    links = desk.ctx.links
+    if links is None:
+        return []
+    out = []
+    with desk.db.transaction() as session:
+        for client in session.scalars(select(Client).order_by(Client.key)):
+            out.append(f"    {client.name}: {links.url(client.key, None, desk.clock.now())}")
     return out
 
 

@@ -98,3 +98,28 @@ def test_the_demo_leaves_the_log_level_as_it_found_it() -> None:
     before = logging.getLogger("maildesk").level
     assert CliRunner().invoke(app, ["demo", "--policy", "hosting-support"]).exit_code == 0
     assert logging.getLogger("maildesk").level == before
+
+
+@pytest.mark.parametrize(
+    ("policy", "portal"),
+    [
+        ("learning-helpdesk", "https://support.learning-helpdesk.example/portal/c/"),
+        ("prepaid-assistance", "https://assistance.lms-vendor.example/portal/c/"),
+        ("hosting-support", None),
+        ("maintenance-subscription", None),
+    ],
+)
+def test_the_demo_shows_the_portal_where_the_contract_shares_the_clients_page(
+    policy: str, portal: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learning platform shares the punch card online and the LMS vendor gives a copy
+    of the client's data at any time: their examples have the portal on, and the demo
+    shows each client's link without any secret set by the operator."""
+    monkeypatch.delenv("MAILDESK_PORTAL_SECRET", raising=False)
+    result = CliRunner().invoke(app, ["demo", "--policy", policy])
+    assert result.exit_code == 0, result.output
+    if portal is None:
+        assert "/portal/" not in result.output
+    else:
+        section = result.output.split("The client portal", 1)[1]
+        assert section.count(portal) >= 1
