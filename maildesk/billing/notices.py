@@ -32,7 +32,7 @@ from maildesk.billing.ledger import Bundle
 from maildesk.billing.lines import work_lines
 from maildesk.billing.mailing import client_language, local_date, notice_recipients, queue
 from maildesk.billing.mailing import staff_name as _staff_name
-from maildesk.core.durations import format_compact, format_minutes
+from maildesk.core.durations import format_minutes
 from maildesk.core.policy import BillingConfig
 from maildesk.notify.context import MailContext
 from maildesk.store.models import Client, Ticket
@@ -117,7 +117,7 @@ def send_timesheet(
         {
             "date": local_date(line.at, zone),
             "who": _staff_name(ctx.settings, line.actor),
-            "raw": format_compact(line.raw) if line.raw else "0m",
+            "raw": format_minutes(line.raw),
             "billed": format_minutes(line.billed),
         }
         for line in work_lines(session, ticket_id=ticket.id)

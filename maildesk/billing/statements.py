@@ -8,9 +8,10 @@ Rules (when and to whom it is sent: :mod:`maildesk.billing.weekly`):
   client's entries dated before the week's start and end; the movements are
   the week's purchases, grants, expiries and manual adjustments; each work
   line is one ``#time`` entry (date, ticket, who, raw and billed, with what
-  was billed at the hourly rate); "hours remaining" is the balance when the
-  statement is made. Opening + movements − time drawn from prepaid hours =
-  closing.
+  was billed at the hourly rate); the hours left "now" are the balance when
+  the statement is made, and the mail says so beside the closing balance
+  (named with the week's last day), since hours bought after the week differ.
+  Opening + movements − time drawn from prepaid hours = closing.
 - **Attachments**: the timesheet as CSV and as .xlsx, the same rows
   (:mod:`maildesk.billing.sheets`).
 """
@@ -31,7 +32,8 @@ from maildesk.billing.mailing import client_language, staff_name
 from maildesk.billing.sheets import Cell, csv_bytes, xlsx_bytes
 from maildesk.billing.words import WORDS, date_range
 from maildesk.core.config import Settings
-from maildesk.core.durations import format_compact, format_minutes
+from maildesk.core.durations import format_minutes
+from maildesk.core.localtime import format_day
 from maildesk.notify.context import MailContext
 from maildesk.notify.outbox import MailAttachment
 from maildesk.notify.render import Rendered
@@ -227,7 +229,7 @@ def render_statement(
             "number": line.ticket_number,
             "subject": line.ticket_subject,
             "who": staff_name(ctx.settings, line.actor),
-            "raw": format_compact(line.raw) if line.raw else "0m",
+            "raw": format_minutes(line.raw),
             "billed": _billed_text(line, words),
         }
         for line in statement.lines
@@ -241,6 +243,7 @@ def render_statement(
         purchases=purchases,
         entries=entries,
         closing=format_minutes(statement.closing),
+        week_end=format_day(sunday, statement.language),
         remaining=format_minutes(statement.remaining),
         support_name=ctx.identity.name,
         portal_url=portal_url,

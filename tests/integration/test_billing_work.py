@@ -374,8 +374,8 @@ def test_timesheet_after_each_task(desk: Desk) -> None:
     sheets = desk.mails("timesheet")
     assert [m.rcpt_to for m in sheets] == [["it@lms.example"]] * 2
     text = _text(sheets[-1])
-    assert "Ann — worked: 50m, billed: 50 min" in text
-    assert "Ann — worked: 20m, billed: 20 min" in text
+    assert "Ann — worked: 50 min, billed: 50 min" in text
+    assert "Ann — worked: 20 min, billed: 20 min" in text
     assert "Hours remaining: 8 h 50 min" in text
 
 

@@ -157,16 +157,17 @@ def test_weekly_statement_reaches_the_client_with_its_timesheet(
     assert "2026-11-16 Free hours 3 h" in flat
     assert "2026-11-17 Purchase INV-2026-014 10 h" in flat
     assert "2026-11-16 ticket 2026-000001 Quiz grades missing" in flat
-    assert "Ann Peeters — worked: 50m, billed: 1 h" in flat
-    assert "Bob Claes — worked: 1h05, billed: 1 h 15 min" in flat
-    assert "Ann Peeters — worked: 2h10, billed: 2 h 15 min" in flat
+    assert "Ann Peeters — worked: 50 min, billed: 1 h" in flat
+    assert "Bob Claes — worked: 1 h 5 min, billed: 1 h 15 min" in flat
+    assert "Ann Peeters — worked: 2 h 10 min, billed: 2 h 15 min" in flat
     assert "2026-11-22 ticket 2026-000003 Slow reports" in flat
-    assert "Bob Claes — worked: 7m, billed: 15 min" in flat
+    assert "Bob Claes — worked: 7 min, billed: 15 min" in flat
     assert text.count("— worked:") == 5
     closing = 300 + 180 + 600 - BILLED_TOTAL  # 12 h 45 min
     assert closing == 12 * 60 + 45
-    assert "Closing balance: 12 h 45 min" in flat
-    assert "Hours remaining: 12 h 15 min" in flat  # the next week's 30 min are gone too
+    assert "Balance at the end of the week (Sunday 22 November 2026): 12 h 45 min" in flat
+    # the next week's 30 min are gone too, and the mail says so
+    assert "Hours left now, with what was bought or worked since: 12 h 15 min" in flat
 
     sheet = load_workbook(io.BytesIO(_attachment(message, ".xlsx")), read_only=True).active
     xlsx_rows = [list(row) for row in sheet.iter_rows(values_only=True)]

@@ -32,8 +32,8 @@ TEMPLATES_DIR = Path(maildesk.notify.__file__).parent / "templates"
 TAG = "[#2026-000042]"
 NUMBER = "2026-000042"
 SUPPORT = "Example Learning Support"
-DUE = "Monday 24 November 2026 12:00 (Europe/Brussels)"
-RESOLUTION_DUE = "Wednesday 26 November 2026 10:30 (Europe/Brussels)"
+DUE = "Monday 24 November 2026 12:00 (Belgium Time)"
+RESOLUTION_DUE = "Wednesday 26 November 2026 10:30 (Belgium Time)"
 CLIENT_TEXT = "Since this morning the login page shows error 500 for every student."
 # A signed link to the client's portal page; None when the portal is off.
 PORTAL_URL = "https://support.example/portal/c/eyJjIjoiYWNtZSJ9.c2lnbmF0dXJl"
@@ -213,19 +213,20 @@ WEEKLY_STATEMENT: dict[str, Any] = {
             "number": "2026-000040",
             "subject": "Quiz grades missing",
             "who": "Pieter Janssens",
-            "raw": "50m",
-            "billed": "1 h 00 min",
+            "raw": "50 min",
+            "billed": "1 h",
         },
         {
             "date": "2026-11-20",
             "number": "2026-000042",
             "subject": "Login page shows error 500",
             "who": "Marie Dubois",
-            "raw": "1h05",
+            "raw": "1 h 5 min",
             "billed": "1 h 15 min",
         },
     ],
     "closing": "15 h 45 min",  # the balance at the end of the period
+    "week_end": "Sunday 22 November 2026",
     "remaining": "14 h 30 min",  # the hours left today
     "support_name": SUPPORT,
     "portal_url": PORTAL_URL,  # str | None
@@ -638,3 +639,22 @@ def test_operator_folder_overrides_one_template_and_keeps_the_rest(tmp_path: Pat
         "unknown_sender", "en", subject="x", support_name="S", support_address="s@x.example"
     )
     assert "registered" in builtin.body
+
+
+@pytest.mark.parametrize(
+    ("lang", "sentence"),
+    [
+        ("en", "You can also accept or refuse this quote online, on this page:"),
+        ("nl", "U kunt deze offerte ook online aanvaarden of weigeren, op deze pagina:"),
+        ("fr", "Vous pouvez aussi accepter ou refuser ce devis en ligne, sur cette page :"),
+    ],
+)
+def test_the_quote_says_what_the_portal_link_is(
+    renderer: Renderer, lang: str, sentence: str
+) -> None:
+    """The sentence before the link names the page it leads to ("daar" had nothing to
+    refer to in the Dutch mail)."""
+    mail = _render(renderer, "quote", lang, {**QUOTE, "portal_url": PORTAL_URL})
+    lines = mail.body.splitlines()
+    assert lines[lines.index(PORTAL_URL) - 1] == sentence
+    assert " daar " not in mail.body
