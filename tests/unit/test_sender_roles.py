@@ -132,9 +132,9 @@ def test_the_sender_decides_the_role(
 def test_a_client_that_requires_authentication_trusts_only_our_servers_verdict(
     desk: Maildesk,
 ) -> None:
-    assert _take(desk, "sec@strict.example") == ("quarantined", "unknown_sender")
+    assert _take(desk, "sec@strict.example") == ("quarantined", "unauthenticated")
     forged = "mx.attacker.example; dmarc=pass header.from=strict.example"
-    assert _take(desk, "teller@strict.example", auth=forged) == ("quarantined", "unknown_sender")
+    assert _take(desk, "teller@strict.example", auth=forged) == ("quarantined", "unauthenticated")
     ours = "mx.helpdesk.example; dkim=pass header.d=strict.example; dmarc=pass"
     assert _take(desk, "head@strict.example", auth=ours) == ("domain", "strict")
 

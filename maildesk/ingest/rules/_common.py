@@ -36,6 +36,15 @@ def null_return_path(mail: InboundMail) -> bool:
     return any(value.strip().strip("<>").strip() == "" for value in mail.header_all("return-path"))
 
 
+def null_reverse_path(mail: InboundMail) -> bool:
+    """No one to answer: ``MAIL FROM:<>`` over LMTP, or a null ``Return-Path: <>``.
+
+    RFC 5321 4.5.5 and RFC 3834 2: mail with a null reverse-path (bounces,
+    other automatic mail) must never be answered automatically.
+    """
+    return mail.envelope_sender == "" or null_return_path(mail)
+
+
 def domain_of(address_or_id: str) -> str:
     """The part after the last ``@``, lower-cased, without brackets or spaces."""
     _, at, domain = address_or_id.strip().strip("<>").rpartition("@")
