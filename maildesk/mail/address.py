@@ -156,7 +156,9 @@ def _addr_spec(tokens: Sequence[_Token]) -> str | None:
         return None
     local_tokens, domain_tokens = parts[: at[0]], parts[at[0] + 1 :]
     if len(local_tokens) == 1 and local_tokens[0].kind == "quoted":
-        local = '"' + local_tokens[0].text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        local = local_tokens[0].text
+        if not _DOT_ATOM.fullmatch(local):  # quotes that are not needed are not kept
+            local = '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
     else:
         if not _dotted(local_tokens):
             return None
