@@ -63,7 +63,11 @@ contacts = [{{ email = "{OPS}", authorised = true }}]
 
 
 def _settings(
-    db_url: str, tmp_path: Path, port: int | None, dovecot: DovecotServer | None = None
+    db_url: str,
+    tmp_path: Path,
+    port: int | None,
+    dovecot: DovecotServer | None = None,
+    service: str = "",
 ) -> Settings:
     """The test settings with our authserv-id and, for LMTP, the listener on ``port``."""
     # settings_for checks its text, which needs the authserv-id before a client requires it.
@@ -71,7 +75,7 @@ def _settings(
     extra = CLIENTS.replace(strict, "require_authentication = false")
     _, path = settings_for(db_url, tmp_path, dovecot, extra=extra)
     text = path.read_text(encoding="utf-8")
-    text = text.replace("[service]\n", f'[service]\nauthserv_id = "{OURS}"\n', 1)
+    text = text.replace("[service]\n", f'[service]\nauthserv_id = "{OURS}"\n{service}', 1)
     text = text.replace("require_authentication = false", strict)
     if port is not None:
         text = text.replace(
@@ -387,3 +391,17 @@ def test_a_plain_text_bounce_from_mdaemon_is_a_bounce_linked_to_our_mail(desk: D
     assert desk.held() == []
     new = [m for m in desk.outbox() if m not in before]
     assert all("mdaemon" not in r for _, to in new for r in to), new
+
+
+def test_an_unauthenticated_mail_is_not_answered_when_strangers_are_accepted(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """With ``unknown_senders = "accept"`` the mail opens a ticket of no client, unanswered."""
+    port = free_port()
+    accepting = _settings(sqlite_url, tmp_path, port, service='unknown_senders = "accept"\n')
+    with running(accepting) as maildesk:
+        desk = Desk(maildesk, port)
+        raw, _ = mail(sender=BOSS, subject="Please reset the FTP password")
+        assert desk.deliver(trace("dmarc=fail header.from=acme.example") + raw, BOSS) == 250
+        assert desk.tickets() == [(BOSS, None)]
+        assert [to for _, to in desk.outbox() if BOSS in to] == []
