@@ -2,13 +2,14 @@
 
 Anyone can write an ``Authentication-Results`` header into a mail, with our
 authserv-id in it. So a result counts only when our own receiving server
-added it, which is read from where it sits: the topmost headers, above the
-``Received`` header our MTA wrote when it took the mail from the outside
-(headers are prepended on the way, so anything below that line came with
-the mail). Only the delivery hop into the mailbox (``Received: ... with
-LMTP`` written by Dovecot, or ``with local``) may sit above ours. The MTA
-should also strip inbound headers carrying our authserv-id (README, "The
-MTA side"); this is the second line of defence.
+added it, which is read from where it sits (``our_results``): at the top,
+above any ``Received`` header but our own MX's (headers are prepended on the
+way, so anything below a foreign ``Received`` came with the mail), and for
+each method only the topmost header that reports it. Position cannot tell a
+forged header that a sender put at the very top of its mail from one a milter
+added just below our MX's ``Received``: the MTA must strip inbound headers
+carrying our authserv-id (README, "The MTA side"), and this is the second line
+of defence.
 
 A passing result authenticates the From only when it is *aligned* with the
 From's domain (DMARC, RFC 7489 3.1): DMARC ``pass`` for that domain (or its
@@ -188,32 +189,47 @@ def parse_header(value: str) -> AuthResults:
 # --------------------------------------------------------------------------
 
 _WITH = re.compile(r"\bwith\s+([A-Za-z0-9-]+)", re.IGNORECASE)
+_FROM_LOCAL = re.compile(r"^\s*from\s+(localhost\b|\S*\s*\(?[^)]*\[(127\.0\.0\.1|::1)\])", re.I)
 #: Protocols of the delivery hop into the mailbox, written after our MTA's checks.
 _DELIVERY_HOPS = frozenset({"lmtp", "lmtps", "lmtpa", "lmtpsa", "local"})
 
 
 def _delivery_hop(received: str) -> bool:
+    """Dovecot's or Cyrus's ``Received ... with LMTP`` (or local delivery), above our checks."""
     match = _WITH.search(_strip_comments(received))
     return match is not None and match.group(1).lower() in _DELIVERY_HOPS
+
+
+def _reinjection(received: str) -> bool:
+    """A content filter handing the mail back to our MTA (``from localhost``, amavis)."""
+    return _FROM_LOCAL.search(received) is not None
 
 
 def our_results(headers: Iterable[tuple[str, str]], authserv_id: str) -> tuple[AuthResults, ...]:
     """Our server's ``Authentication-Results`` headers: those with ``authserv_id`` at the top.
 
-    ``headers`` are (lower-case name, value) pairs in the mail's order. The
-    scan stops at the first ``Received`` header that is not the delivery hop
-    into the mailbox: everything below it came from outside, whatever it says.
-    An empty ``authserv_id`` matches nothing.
+    ``headers`` are (lower-case name, value) pairs in the mail's order. From
+    the top, the delivery hop into the mailbox and a content filter's
+    re-injection are passed over; the next ``Received`` is our MX's own. Our
+    headers are those above it or, when there are none above it, those
+    directly below it (Postfix shows its milters the mail below its own
+    ``Received``, so OpenDKIM's, OpenDMARC's and rspamd's land there), up to
+    the next ``Received``: everything below that came with the mail. An
+    empty ``authserv_id`` matches nothing.
     """
     wanted = authserv_id.strip().lower()
     if not wanted:
         return ()
     found: list[AuthResults] = []
+    past_mx = False
     for name, value in headers:
         if name == "received":
-            if _delivery_hop(value):
+            if not past_mx and (_delivery_hop(value) or _reinjection(value)):
                 continue
-            break
+            if found or past_mx:
+                break
+            past_mx = True
+            continue
         if name == "authentication-results":
             parsed = parse_header(value)
             if parsed.authserv_id == wanted:
@@ -242,10 +258,31 @@ def _dkim_domain(result: MethodResult) -> str:
     return _domain(result.prop("header.d") or result.prop("header.i"))
 
 
+def _topmost_per_method(results: Sequence[AuthResults]) -> tuple[MethodResult, ...]:
+    """Each method's results from the topmost header that reports it.
+
+    Our milters prepend their headers; one the mail brought along sits below
+    them. So where our server reported DKIM or DMARC, a lower header's word on
+    the same method is not ours.
+    """
+    taken: list[MethodResult] = []
+    seen: set[str] = set()
+    for header in results:
+        methods = {r.method for r in header.results}
+        taken.extend(r for r in header.results if r.method not in seen)
+        seen |= methods
+    return tuple(taken)
+
+
 def verdict(results: Sequence[AuthResults], from_domain: str) -> Verdict:
-    """Whether ``results`` (our server's, see ``our_results``) authenticate ``from_domain``."""
+    """Whether ``results`` (our server's, see ``our_results``) authenticate ``from_domain``.
+
+    DMARC decides when it says ``pass`` or ``fail`` for the From domain;
+    otherwise (no DMARC record: ``none``, or no DMARC checker) an aligned
+    DKIM ``pass`` does.
+    """
     domain = from_domain.strip().lower()
-    flat = tuple(r for header in results for r in header.results)
+    flat = _topmost_per_method(results)
     if not results:
         return Verdict(False, "no Authentication-Results from our receiving server")
     if not domain:

@@ -86,13 +86,22 @@ def _settings(
     return settings_from_toml(text, str(path))
 
 
-def trace(result: str | None, frm: str = "mail.sender.example") -> bytes:
-    """What our MTA puts on top: its milter's Authentication-Results (if any), its Received."""
-    lines = [f"Authentication-Results: {OURS}; {result}"] if result is not None else []
-    lines.append(
+def trace(result: str | None, frm: str = "mail.sender.example", *, postfix: bool = False) -> bytes:
+    """What our MTA puts on top: its milter's Authentication-Results (if any), its Received.
+
+    ``postfix``: the milter's header just below the MTA's own Received, where
+    Postfix puts it.
+    """
+    received = (
         f"Received: from {frm} by {OURS} with ESMTPS id 4XyZ; Fri, 20 Nov 2026 10:00:00 +0000"
     )
+    results = [f"Authentication-Results: {OURS}; {result}"] if result is not None else []
+    lines = [received, *results] if postfix else [*results, received]
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+#: The sender's own provider's trace, below ours: whatever is under it came with the mail.
+SENDERS_RELAY = b"Received: from attacker-pc by smtp.evil.example with ESMTPSA id 9\r\n"
 
 
 def passing(domain: str) -> bytes:
@@ -193,7 +202,21 @@ FORGED_PASS = {
             False,
             id="dkim pass for another domain",
         ),
-        pytest.param(trace(None), FORGED_PASS, False, id="lone forged header"),
+        pytest.param(
+            trace(
+                "dkim=pass header.d=acme.example; dmarc=pass header.from=acme.example", postfix=True
+            ),
+            None,
+            True,
+            id="ours below our received (postfix)",
+        ),
+        pytest.param(
+            trace("dmarc=fail header.from=acme.example", postfix=True),
+            FORGED_PASS,
+            False,
+            id="forged pass next to ours (postfix)",
+        ),
+        pytest.param(trace(None) + SENDERS_RELAY, FORGED_PASS, False, id="lone forged header"),
     ],
 )
 def test_only_our_topmost_aligned_verdict_makes_a_mail_the_clients(

@@ -246,7 +246,13 @@ def _ar(text: str) -> tuple[str, str]:
 
 
 RECEIVED_BY_US = ("received", "from mail.evil.example by mx.helpdesk.example with ESMTPS id 1")
+RECEIVED_ELSEWHERE = ("received", "from attacker-pc by smtp.evil.example with ESMTPSA id 9")
 DELIVERY_HOP = ("received", "from mx.helpdesk.example by imap.helpdesk.example with LMTP id 2")
+REINJECTED = (
+    "received",
+    "from localhost (localhost [127.0.0.1]) by mx.helpdesk.example with ESMTP",
+)
+FORGED_LOCAL = ("received", "from localhost (localhost [127.0.0.1]) by mail.evil.example")
 PASS = "dmarc=pass header.from=acme.example"
 FAIL = "dmarc=fail header.from=acme.example"
 
@@ -257,7 +263,38 @@ FAIL = "dmarc=fail header.from=acme.example"
         pytest.param([_ar(PASS), RECEIVED_BY_US], True, id="ours on top"),
         pytest.param([DELIVERY_HOP, _ar(PASS), RECEIVED_BY_US], True, id="below dovecot's hop"),
         pytest.param([_ar(FAIL), RECEIVED_BY_US, _ar(PASS)], False, id="forged pass below ours"),
-        pytest.param([RECEIVED_BY_US, _ar(PASS)], False, id="lone forged header"),
+        pytest.param([RECEIVED_BY_US, _ar(PASS)], True, id="postfix: milter's below our received"),
+        pytest.param(
+            [REINJECTED, RECEIVED_BY_US, _ar(PASS), RECEIVED_ELSEWHERE],
+            True,
+            id="postfix with a content filter",
+        ),
+        pytest.param(
+            [RECEIVED_BY_US, RECEIVED_ELSEWHERE, _ar(PASS)], False, id="lone forged header"
+        ),
+        pytest.param([RECEIVED_BY_US, FORGED_LOCAL, _ar(PASS)], False, id="forged localhost hop"),
+        pytest.param(
+            [RECEIVED_BY_US, _ar(FAIL), _ar(PASS)], False, id="forged next to our milter's fail"
+        ),
+        pytest.param(
+            [
+                RECEIVED_BY_US,
+                _ar("dmarc=none header.from=acme.example"),
+                _ar("dkim=none"),
+                _ar("dkim=pass header.d=acme.example"),
+            ],
+            False,
+            id="forged dkim below our milter's dkim",
+        ),
+        pytest.param(
+            [
+                RECEIVED_BY_US,
+                _ar("dmarc=none header.from=acme.example"),
+                _ar("dkim=pass header.d=acme.example"),
+            ],
+            True,
+            id="no dmarc record, aligned dkim",
+        ),
         pytest.param([("subject", "x"), RECEIVED_BY_US], False, id="no header at all"),
         pytest.param(
             [("authentication-results", f"mx.other.example; {PASS}"), RECEIVED_BY_US],
