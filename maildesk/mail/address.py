@@ -25,8 +25,9 @@ from dataclasses import dataclass
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _SPECIALS = '()<>[]:;@\\,."'
 _ATOM = re.compile(r"[^\s()<>\[\]:;@\\,.\"]+")
-_ADDRESS_IN_TEXT = re.compile(
-    r"[^\s<>\"'(),;:@]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+_NAME_TOKEN_SEPARATORS = re.compile(r"[\s<>\"'(),;:\[\]]+")
+_ADDRESS_TOKEN = re.compile(
+    r"[^@]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+\.?"
 )
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _DOMAIN = re.compile(
@@ -156,9 +157,7 @@ def _addr_spec(tokens: Sequence[_Token]) -> str | None:
         return None
     local_tokens, domain_tokens = parts[: at[0]], parts[at[0] + 1 :]
     if len(local_tokens) == 1 and local_tokens[0].kind == "quoted":
-        local = local_tokens[0].text
-        if not _DOT_ATOM.fullmatch(local):  # quotes that are not needed are not kept
-            local = '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        local = '"' + local_tokens[0].text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     else:
         if not _dotted(local_tokens):
             return None
@@ -201,6 +200,14 @@ def _mailbox(tokens: list[_Token], decode: Callable[[str], str]) -> tuple[str, s
     return address, decode(comments[-1]) if comments else "", False
 
 
+def _addresses_in(text: str) -> set[str]:
+    """Address-like words of a display name (linear: split first, then match each word)."""
+    if "@" not in text:
+        return set()
+    words = _NAME_TOKEN_SEPARATORS.split(text)
+    return {w.lower().rstrip(".") for w in words if "@" in w and _ADDRESS_TOKEN.fullmatch(w)}
+
+
 def parse_from(values: Sequence[str], decode: Callable[[str], str] = lambda s: s) -> FromHeader:
     """The strict reading of every From header value (unfolded text, words still encoded).
 
@@ -231,8 +238,8 @@ def parse_from(values: Sequence[str], decode: Callable[[str], str] = lambda s: s
     address, name, unquoted_at = boxes[0]
     if "\r" in name or "\n" in name:
         flags.append(NAME_HOLDS_LINE_BREAK)
-    others = {a.lower() for a in _ADDRESS_IN_TEXT.findall(name)} - {address}
-    if others or (unquoted_at and not _ADDRESS_IN_TEXT.search(name)):
+    named = _addresses_in(name)
+    if named - {address} or (unquoted_at and not named):
         flags.append(NAME_HOLDS_ADDRESS)
     one_line = re.sub(r"[ \t]*[\r\n]+[ \t]*", " ", name).strip()
     return FromHeader(address, one_line, tuple(dict.fromkeys(flags)))

@@ -189,7 +189,9 @@ def parse_header(value: str) -> AuthResults:
 # --------------------------------------------------------------------------
 
 _WITH = re.compile(r"\bwith\s+([A-Za-z0-9-]+)", re.IGNORECASE)
-_FROM_LOCAL = re.compile(r"^\s*from\s+(localhost\b|\S*\s*\(?[^)]*\[(127\.0\.0\.1|::1)\])", re.I)
+_FROM_LOCAL = re.compile(
+    r"^\s*from\s+(?:localhost\b|[^\s(]{0,255}\s*\([^)]{0,255}\[(?:127\.0\.0\.1|::1)\])", re.I
+)
 #: Protocols of the delivery hop into the mailbox, written after our MTA's checks.
 _DELIVERY_HOPS = frozenset({"lmtp", "lmtps", "lmtpa", "lmtpsa", "local"})
 

@@ -143,7 +143,8 @@ def test_corpus_froms_agree_with_the_stdlib_where_both_are_strict() -> None:
         if ours.flags or theirs.defects or len(theirs.addresses) != 1:
             continue
         compared += 1
-        if ours.address != theirs.addresses[0].addr_spec.lower():
+        # The same address; maildesk keeps a quoted local part as written.
+        if ours.address.replace('"', "") != theirs.addresses[0].addr_spec.lower().replace('"', ""):
             differ.append((path.name, values[0], ours.address))
     assert compared > 500
     assert differ == []
