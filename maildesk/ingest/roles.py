@@ -45,6 +45,8 @@ class Sender:
     reason: str = ""
     verified: bool = False
     """Our receiving server vouches for the From (aligned DKIM/DMARC pass)."""
+    verdict: str = ""
+    """What our server's Authentication-Results say about the From, in words."""
     unauthenticated: bool = False
     """The address is known, but the mail failed the authentication it needed."""
     from_flags: tuple[str, ...] = ()
@@ -73,8 +75,9 @@ def sender_of(session: Session, mail: InboundMail, settings: Settings) -> Sender
         checked = verify(mail, settings)
         return Sender(
             Role.STAFF,
-            reason=f"staff address; {checked.reason}",
+            reason="staff address",
             verified=checked.authenticated,
+            verdict=checked.reason,
             from_flags=flags,
         )
     found = settings.contact(address)
@@ -93,6 +96,7 @@ def sender_of(session: Session, mail: InboundMail, settings: Settings) -> Sender
         return Sender(
             Role.UNKNOWN,
             reason=f"not authenticated for {client.key}: {checked.reason}",
+            verdict=checked.reason,
             unauthenticated=True,
             from_flags=flags,
         )
@@ -104,5 +108,6 @@ def sender_of(session: Session, mail: InboundMail, settings: Settings) -> Sender
         client.key,
         reason=f"{role.value} of {client.key}",
         verified=checked.authenticated,
+        verdict=checked.reason,
         from_flags=flags,
     )

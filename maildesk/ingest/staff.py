@@ -51,7 +51,7 @@ def staff_gate(sender: Sender, settings: Settings) -> str | None:
     if sender.from_flags:
         return "; ".join(sender.from_flags)
     if settings.service.staff_authentication and not sender.verified:
-        return sender.reason.partition("; ")[2] or "not authenticated"
+        return sender.verdict or "not authenticated"
     return None
 
 
@@ -80,7 +80,7 @@ def refuse_staff_mail(
             detail={"message_id": mail.message_id, "reason": why},
         )
     )
-    member = next(s.email for s in ctx.settings.staff if s.email == mail.sender)
+    member = next((s.email for s in ctx.settings.staff if s.email == mail.sender), mail.sender)
     rendered = ctx.renderer.render(
         "staff_unauthenticated",
         ctx.settings.service.language,
