@@ -40,6 +40,7 @@ def _mail_view(mail: InboundMail) -> dict[str, Any]:
             for a in mail.attachments
         ],
         "defects": list(mail.defects),
+        "from_flags": list(mail.from_flags),
         "text": mail.text,
     }
 
@@ -102,6 +103,8 @@ def inspect(
         )
     for defect in view["defects"]:
         typer.echo(f"       defect: {defect}")
+    for flag in view["from_flags"]:
+        typer.echo(f"    from flag: {flag} (may not spend hours or answer quotes)")
     _print_decisions(decide(mail, load_config(config)))
     typer.echo("")
     typer.echo(view["text"].rstrip())
@@ -114,6 +117,8 @@ def _print_decisions(d: Decisions) -> None:
         typer.echo(f"  rule {name:<16} {'FIRES' if fired else '-'}")
     typer.echo(f"  kind:      {d.kind} (rule {d.deciding_rule}: {d.reason})")
     typer.echo(f"  sender:    {d.role}" + (f" of client {d.client}" if d.client else ""))
+    if d.authentication:
+        typer.echo(f"  verdict:   {d.authentication}")
     typer.echo(f"  policy:    {d.policy}")
     typer.echo(f"  priority:  {d.priority} ({d.priority_rule})")
     missing = ", ".join(d.missing) if d.missing else "nothing"

@@ -255,6 +255,8 @@ def _signed(domain: str) -> tuple[tuple[str, str], ...]:
 
 
 BOULANGERIE = _signed("boulangerie.example")
+# Staff mail is obeyed only when our server vouches for it (authserv_id is set).
+STAFF_SIGNED = _signed("hosting.example")
 
 HOSTING = Story(
     "hosting-support",
@@ -275,7 +277,12 @@ HOSTING = Story(
         Step(
             _at(2026, 11, 22, 3, 10),
             "Sarah, on call this week, answers the page",
-            Mail(SARAH, "Re: [PAGE] {H1} Site en panne", "Je regarde, redémarrage du serveur.\n"),
+            Mail(
+                SARAH,
+                "Re: [PAGE] {H1} Site en panne",
+                "Je regarde, redémarrage du serveur.\n",
+                headers=STAFF_SIGNED,
+            ),
         ),
         Step(
             _at(2026, 11, 22, 11, 0),
@@ -307,7 +314,12 @@ HOSTING = Story(
         Step(
             _at(2026, 11, 23, 11, 0),
             "Paul quotes 2 hours",
-            Mail(PAUL, "Re: {H3} Mise à jour PHP", "Devis ci-dessous.\n\n#quote 2h PHP 8.3\n"),
+            Mail(
+                PAUL,
+                "Re: {H3} Mise à jour PHP",
+                "Devis ci-dessous.\n\n#quote 2h PHP 8.3\n",
+                headers=STAFF_SIGNED,
+            ),
         ),
         Step(
             _at(2026, 11, 23, 14, 0),
@@ -321,6 +333,7 @@ HOSTING = Story(
                 PAUL,
                 "Re: {H3} Mise à jour PHP",
                 "Mise à jour terminée.\n\n#time 2h40\n#status resolved\n",
+                headers=STAFF_SIGNED,
             ),
         ),
         Step(
@@ -330,6 +343,7 @@ HOSTING = Story(
                 PAUL,
                 "Re: {H1} Site en panne",
                 "Cause trouvée : disque plein.\n\n#time 31m\n#status resolved\n",
+                headers=STAFF_SIGNED,
             ),
         ),
     ),

@@ -9,6 +9,8 @@ on as failed and tells staff which address bounced.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -24,20 +26,29 @@ from maildesk.store.models import Event, OutboxMail, Ticket
 log = logging.getLogger(__name__)
 
 
+_QUOTED_ID = re.compile(r"<([^<>\s@]{1,200}@[^<>\s@]{1,200})>")
+_MAX_QUOTED = 100
+
+
+def _sent(session: Session, ids: Sequence[str]) -> OutboxMail | None:
+    """The outgoing mail with one of ``ids`` as its Message-ID, if we sent one."""
+    if not ids:
+        return None
+    return session.scalars(
+        select(OutboxMail).where(OutboxMail.message_id.in_(list(ids))).limit(1)
+    ).first()
+
+
 def _mark_bounced(
     session: Session, mail: InboundMail, raw: bytes, ctx: PipelineContext, now: datetime
 ) -> int | None:
     """Mark the outgoing mail a bounce reports on as failed; tell staff. Returns its ticket."""
     details = bounce_details(raw)
-    if details is None:
-        return None
-    ids = [*details.original_message_ids, *([mail.in_reply_to] if mail.in_reply_to else [])]
-    original = None
-    if ids:
-        original = session.scalars(
-            select(OutboxMail).where(OutboxMail.message_id.in_(ids)).limit(1)
-        ).first()
-    failed = details.failed_recipients
+    ids = [*(details.original_message_ids if details else ()), *filter(None, [mail.in_reply_to])]
+    # A plain-text bounce may only quote our Message-ID in its words ("your
+    # message <...> could not be delivered"): any bracketed id we really sent.
+    original = _sent(session, ids) or _sent(session, _QUOTED_ID.findall(mail.text)[:_MAX_QUOTED])
+    failed = details.failed_recipients if details else ()
     if original is None or not failed:
         return original.ticket_id if original is not None else None
     original.status = "failed"

@@ -14,6 +14,7 @@ from maildesk.ingest.classify import classify, explain
 from maildesk.ingest.intake import ReportPart, check_report
 from maildesk.ingest.priority import decide_priority
 from maildesk.ingest.rules import RuleContext
+from maildesk.mail.authresults import authenticate
 from maildesk.mail.parse import InboundMail
 
 
@@ -33,6 +34,9 @@ class Decisions:
     missing: list[str]
     found: dict[str, str]
     password_suspected: bool
+    authentication: str = ""
+    """Our receiving server's verdict on the From (``mail.authresults``); "" without
+    ``service.authserv_id``."""
 
 
 def _role(mail: InboundMail, settings: Settings) -> tuple[str, str | None]:
@@ -82,4 +86,12 @@ def decide(mail: InboundMail, settings: Settings) -> Decisions:
         missing=list(check.missing),
         found=dict(check.found),
         password_suspected=check.password_suspected,
+        authentication=_verdict(mail, settings),
     )
+
+
+def _verdict(mail: InboundMail, settings: Settings) -> str:
+    if not settings.service.authserv_id:
+        return ""
+    verdict = authenticate(mail.headers, settings.service.authserv_id, mail.sender)
+    return f"{'authenticated' if verdict.authenticated else 'not authenticated'}: {verdict.reason}"

@@ -7,7 +7,8 @@ goes through the same ``Receiver.receive`` as IMAP mail, in a worker thread;
 database is unavailable (the MTA keeps the mail and retries), and aiosmtpd
 answers ``552`` to mail over the size limit. Over LMTP each recipient gets its
 own reply line (RFC 2033), including aiosmtpd's own size refusals; the mail
-itself is recorded once.
+itself is recorded once. The envelope sender goes with the mail: a null
+reverse-path (``MAIL FROM:<>``) is never answered.
 """
 
 from __future__ import annotations
@@ -40,10 +41,15 @@ def address_matcher(addresses: frozenset[str]) -> Callable[[str], bool]:
     return accepts
 
 
+def _reverse_path(mail_from: str | None) -> str:
+    """The envelope sender of ``MAIL FROM``: "" for the null reverse-path ``<>``."""
+    return (mail_from or "").strip().strip("<>").strip().lower()
+
+
 class _Handler:
     def __init__(
         self,
-        receive: Callable[[bytes, str], Receipt],
+        receive: Callable[[bytes, str, str | None], Receipt],
         accepts: Callable[[str], bool],
         lmtp: bool,
     ) -> None:
@@ -72,7 +78,9 @@ class _Handler:
         key = f"lmtp:{hashlib.sha256(raw).hexdigest()}"
         loop = asyncio.get_running_loop()
         try:
-            receipt = await loop.run_in_executor(None, self.receive, raw, key)
+            receipt = await loop.run_in_executor(
+                None, self.receive, raw, key, _reverse_path(envelope.mail_from)
+            )
         except IntakeUnavailable as exc:
             log.warning("deferred mail from %s: %s", envelope.mail_from, exc)
             status = "451 4.3.0 temporarily unable to store the mail, try again later"
@@ -143,7 +151,7 @@ class MailListener:
         host: str,
         port: int,
         protocol: str,
-        receive: Callable[[bytes, str], Receipt],
+        receive: Callable[[bytes, str, str | None], Receipt],
         accepts: Callable[[str], bool],
         max_bytes: int,
     ) -> None:

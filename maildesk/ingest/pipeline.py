@@ -23,7 +23,8 @@ from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_s
 from maildesk.ingest.match import match_ticket
 from maildesk.ingest.reports import follow_up, open_report
 from maildesk.ingest.roles import Role, sender_of
-from maildesk.ingest.staff import staff_mail
+from maildesk.ingest.rules._common import null_reverse_path
+from maildesk.ingest.staff import refuse_staff_mail, staff_gate, staff_mail
 from maildesk.mail.parse import InboundMail
 from maildesk.notify.outbox import Draft, enqueue_auto
 from maildesk.store.models import Event
@@ -61,7 +62,12 @@ def reject(
             },
         )
     )
-    if notice and mail is not None and classify(mail, ctx.rules).kind not in AUTOMATIC:
+    if (
+        notice
+        and mail is not None
+        and not null_reverse_path(mail)
+        and classify(mail, ctx.rules).kind not in AUTOMATIC
+    ):
         rendered = ctx.renderer.render(
             notice,
             ctx.settings.service.language,
@@ -124,16 +130,42 @@ def process(
             "too_large",
             ctx,
         )
-    if sender.role is Role.UNKNOWN and ctx.settings.service.unknown_senders == "quarantine":
-        notice = "unknown_sender" if ctx.settings.service.unknown_sender_notice else None
-        return reject(
-            session, mail, source_key, raw_sha256, "unknown_sender", sender.reason, notice, ctx
+    if mail.from_flags:
+        session.add(
+            Event(
+                ticket_id=ticket.id if ticket else None,
+                at=ctx.clock.now(),
+                kind="from_flagged",
+                actor=mail.sender,
+                detail={"message_id": mail.message_id, "flags": list(mail.from_flags)},
+            )
         )
-    if sender.role is Role.STAFF and ticket is not None:
-        staff_mail(session, mail, ticket, source_key, raw_sha256, ctx)
-        return Receipt(Outcome.APPENDED, mail.message_id, ticket.number, "staff reply")
+    if sender.role is Role.UNKNOWN and ctx.settings.service.unknown_senders == "quarantine":
+        # Only a stranger is told; a mail that failed authentication may have a
+        # forged From, and a notice would go to the innocent owner (backscatter).
+        reason = "unauthenticated" if sender.unauthenticated else "unknown_sender"
+        notice = (
+            "unknown_sender"
+            if ctx.settings.service.unknown_sender_notice
+            and not sender.unauthenticated
+            and not sender.from_flags
+            else None
+        )
+        return reject(session, mail, source_key, raw_sha256, reason, sender.reason, notice, ctx)
+    if sender.role is Role.STAFF:
+        refused = staff_gate(sender, ctx.settings)
+        if refused is not None:
+            refuse_staff_mail(session, mail, ticket, source_key, raw_sha256, refused, ctx)
+            return Receipt(Outcome.QUARANTINED, mail.message_id, None, f"staff mail: {refused}")
+        if ticket is not None:
+            staff_mail(session, mail, ticket, source_key, raw_sha256, ctx)
+            return Receipt(Outcome.APPENDED, mail.message_id, ticket.number, "staff reply")
 
-    answer = verdict.kind is not Kind.MAILING_LIST
+    answer = (
+        verdict.kind is not Kind.MAILING_LIST
+        and not null_reverse_path(mail)
+        and not sender.unauthenticated
+    )
     if ticket is not None:
         result = follow_up(
             session, mail, ticket, sender, source_key, raw_sha256, ctx, answer=answer

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -50,12 +50,18 @@ class Receiver:
         self.db = db
         self.ctx = ctx
 
-    def receive(self, raw: bytes, source_key: str) -> Receipt:
-        """Record ``raw`` exactly once; raise ``IntakeUnavailable`` to have it retried."""
+    def receive(self, raw: bytes, source_key: str, envelope_sender: str | None = None) -> Receipt:
+        """Record ``raw`` exactly once; raise ``IntakeUnavailable`` to have it retried.
+
+        ``envelope_sender`` is the SMTP reverse-path when the source knows it
+        (LMTP): "" for ``MAIL FROM:<>``, which is never answered.
+        """
         try:
             mail = parse(raw)
         except UnparseableMail as exc:
             return self._quarantine(raw, source_key, Quarantine("unparseable", exc.reason))
+        if envelope_sender is not None:
+            mail = replace(mail, envelope_sender=envelope_sender)
         try:
             return self._process(raw, mail, source_key)
         except OperationalError as exc:

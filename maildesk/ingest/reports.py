@@ -380,9 +380,13 @@ def follow_up(
     ticket.updated_at = now
     _event(session, ticket, "message_added", mail.sender, now, message_id=mail.message_id)
     new_text = extract_new_text(mail.text)
-    # A quote or an approval request waiting on the client is answered in words.
-    answer_quote(session, ctx, ticket, new_text, mail.sender)
-    answer_approval(session, ctx, ticket, new_text, mail.sender)
+    # A quote or an approval request waiting on the client is answered in words,
+    # never by a mail whose From is suspicious (``mail.address``).
+    if sender.from_flags:
+        _event(session, ticket, "answers_ignored", mail.sender, now, flags=list(sender.from_flags))
+    else:
+        answer_quote(session, ctx, ticket, new_text, mail.sender)
+        answer_approval(session, ctx, ticket, new_text, mail.sender)
     if ticket.status == "awaiting_info":
         check = check_report(_parts(session, ticket), policy.required)
         if check.missing:

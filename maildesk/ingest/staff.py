@@ -5,6 +5,9 @@ quoted from an earlier mail never books again. Command lines are removed
 before relaying. A mail with a command maildesk does not understand is not
 relayed at all: the staff member gets a mail saying what was wrong, since a
 mistyped ``#interal`` must never send an internal note to a client.
+
+A staff address in From proves nothing: ``staff_gate`` decides first whether
+the mail may act at all (see ``refuse_staff_mail``).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from maildesk.billing.quotes import create_quote
 from maildesk.billing.work import record_work
 from maildesk.core.config import Settings
 from maildesk.ingest.commands import Command, ParsedReply, parse_commands
-from maildesk.ingest.context import PipelineContext, store_inbound
+from maildesk.ingest.context import PipelineContext, hold, store_inbound
+from maildesk.ingest.roles import Sender
 from maildesk.mail.parse import InboundMail
 from maildesk.mail.reply import extract_new_text
-from maildesk.notify.outbox import Draft, enqueue
+from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import (
     calendar_for,
     mark_resolved,
@@ -35,6 +39,68 @@ from maildesk.sla.paging import acknowledge, is_page_reply
 from maildesk.store.models import Client, Event, Message, Ticket
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|antw|réf|tr|fwd?)\s*:\s*)+", re.I)
+
+
+def staff_gate(sender: Sender, settings: Settings) -> str | None:
+    """Why a staff mail may not be obeyed or relayed, or None when it may.
+
+    Its From must be vouched for by our receiving server when
+    ``service.staff_authentication`` is on, and never be flagged: anyone can
+    write a staff member's address into From.
+    """
+    if sender.from_flags:
+        return "; ".join(sender.from_flags)
+    if settings.service.staff_authentication and not sender.verified:
+        return sender.verdict or "not authenticated"
+    return None
+
+
+def refuse_staff_mail(
+    session: Session,
+    mail: InboundMail,
+    ticket: Ticket | None,
+    source_key: str,
+    raw_sha256: str,
+    why: str,
+    ctx: PipelineContext,
+) -> None:
+    """Hold a staff mail that failed ``staff_gate``; tell the staff member at their own address.
+
+    Nothing of it is obeyed or relayed. The notice goes to the address in the
+    config (never to a Reply-To), rate-limited like every automatic mail.
+    """
+    now = ctx.clock.now()
+    hold(session, raw_sha256, source_key, "staff_unauthenticated", why, mail, now)
+    session.add(
+        Event(
+            ticket_id=ticket.id if ticket else None,
+            at=now,
+            kind="staff_mail_unauthenticated",
+            actor=mail.sender,
+            detail={"message_id": mail.message_id, "reason": why},
+        )
+    )
+    member = next((s.email for s in ctx.settings.staff if s.email == mail.sender), mail.sender)
+    rendered = ctx.renderer.render(
+        "staff_unauthenticated",
+        ctx.settings.service.language,
+        subject=mail.subject or "(no subject)",
+        reason=why,
+        support_name=ctx.identity.name,
+    )
+    enqueue_auto(
+        session,
+        Draft(
+            kind="staff_unauthenticated",
+            to=(member,),
+            subject=rendered.subject,
+            body=rendered.body,
+            ticket_id=ticket.id if ticket else None,
+        ),
+        ctx.identity,
+        now,
+        ctx.settings.service.auto_mails_per_hour,
+    )
 
 
 def _staff_name(settings: Settings, address: str) -> str:

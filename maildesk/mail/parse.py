@@ -43,11 +43,13 @@ from datetime import UTC, datetime
 
 import mailparser
 
+from maildesk.mail.address import parse_from
 from maildesk.mail.headers import (
     address_list,
     bound_address_headers,
     content_type,
     decode_header,
+    decode_words,
     from_wire,
     msg_ids,
     unfold,
@@ -105,6 +107,10 @@ class InboundMail:
     headers: tuple[tuple[str, str], ...]
     defects: tuple[str, ...] = ()
     message_id_synthesized: bool = False
+    from_flags: tuple[str, ...] = ()
+    """Why the From is suspicious (``mail.address``); a flagged mail may not spend money."""
+    envelope_sender: str | None = None
+    """The SMTP reverse-path when the mail came over LMTP ("" for ``MAIL FROM:<>``), else None."""
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""
@@ -161,7 +167,7 @@ def _parse(raw: bytes) -> InboundMail:
     view = _mailparser_view(raw_headers)
     defects.extend(_mailparser_defects(view))
 
-    sender, sender_name = _sender(raw_headers, hint)
+    sender, sender_name, from_flags = _sender(raw_headers, hint)
     sha = hashlib.sha256(raw).hexdigest()
     message_id = _message_id(first.get("message-id", ""))
     synthesized = not message_id
@@ -193,6 +199,7 @@ def _parse(raw: bytes) -> InboundMail:
         attachments=tuple(body.attachments),
         headers=headers,
         defects=defects.as_tuple(),
+        from_flags=from_flags,
     )
 
 
@@ -370,8 +377,15 @@ def _date(view: mailparser.MailParser, raw_value: str | None) -> datetime | None
         return None
 
 
-def _sender(raw_headers: dict[str, list[str]], hint: str | None) -> tuple[str, str]:
-    """The sender's address and display name: From, else Sender, else Return-Path.
+def _sender(
+    raw_headers: dict[str, list[str]], hint: str | None
+) -> tuple[str, str, tuple[str, ...]]:
+    """The sender's address, display name and From flags: From, else Sender, else Return-Path.
+
+    The From is read strictly first (``mail.address.parse_from``): its
+    addr-spec is the sender, never a display name. Only a From the strict
+    reading finds no address in falls back to the lenient reading below, and
+    is flagged for it.
 
     Every occurrence of a header counts (spam and broken gateways send two
     From lines, the first one garbage). A full address wins over a bare
@@ -383,6 +397,12 @@ def _sender(raw_headers: dict[str, list[str]], hint: str | None) -> tuple[str, s
     rule still sees it; no address in any of the three headers and no From
     header means the bytes are not a mail.
     """
+    flags: tuple[str, ...] = ()
+    if "from" in raw_headers:
+        strict = parse_from([unfold(from_wire(v, hint)) for v in raw_headers["from"]], decode_words)
+        flags = strict.flags
+        if "@" in strict.address:
+            return clean(strict.address), clean(one_line(strict.display_name)), flags
     candidates = {
         name: _mailboxes(raw_headers[name], hint)
         for name in ("from", "sender", "return-path")
@@ -392,10 +412,10 @@ def _sender(raw_headers: dict[str, list[str]], hint: str | None) -> tuple[str, s
         for mailboxes in candidates.values():
             for name, address in mailboxes:
                 if address and ("@" in address) == wanted_domain:
-                    return address, name
+                    return address, name, flags
     if "from" in candidates:
         # A null sender (``From: <>``, ``From: MAILER-DAEMON <>``): bounces from
         # some gateways look like this. The rules still need to see them.
         names = [name for name, _ in candidates["from"] if name]
-        return "", names[0] if names else ""
+        return "", names[0] if names else "", flags
     raise UnparseableMail("no sender address")

@@ -306,7 +306,7 @@ def test_oversized_mail_is_refused_with_552_and_nothing_stored(
     assert desk.counts() == dict.fromkeys(desk.counts(), 0)
 
 
-def _must_not_store(raw: bytes, source_key: str) -> Receipt:
+def _must_not_store(raw: bytes, source_key: str, envelope_sender: str | None) -> Receipt:
     raise AssertionError("an oversized mail must not reach the receiver")
 
 

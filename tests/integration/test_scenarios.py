@@ -255,8 +255,10 @@ def test_hosting_support_weekend_and_quote(play: Callable[[str], Played]) -> Non
     with run.run.desk.db.session() as session:
         held = session.scalars(select(QuarantinedMail)).all()
         subjects = session.scalars(select(Ticket.subject)).all()
-    assert [(q.sender, q.reason) for q in held] == [(gerant, "unknown_sender")]
+    assert [(q.sender, q.reason) for q in held] == [(gerant, "unauthenticated")]
     assert "Changer le mot de passe" not in subjects
+    # ... and the real owner of the address gets no notice about a mail they did not write.
+    assert run.mails(gerant, "Changer le mot de passe") == []
 
     # A 2-hour quote accepted by reply caps 2 h 40 worked at 2 h.
     with run.run.desk.db.session() as session:

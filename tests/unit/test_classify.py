@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -653,3 +654,54 @@ def test_a_mail_at_the_limit_is_fine() -> None:
 def test_a_zero_limit_means_no_limit() -> None:
     ctx = RuleContext(CTX.own_addresses, CTX.own_message_id_domains, CTX.loop_token, 0)
     assert kind(make_mail(size=10**9), ctx) is Kind.NORMAL
+
+
+# --------------------------------------------------------------------------
+# Bounces that are not multipart/report: mail servers and gateways in plain text
+# --------------------------------------------------------------------------
+
+_GATEWAY_BOUNCE_TEXT = (
+    "Your message could not be delivered to the following recipient:\n"
+    "  it@client.example.org\n550 5.1.1 user unknown\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "envelope"),
+    [
+        ("MDaemon@mail.client.example.org", "Permanent Delivery Failure", None),
+        ("mdaemon@mail.client.example.org", "Warning: Temporary Delivery Failure", ""),
+        ("antivirus@gw.client.example.org", "Mail could not be delivered", None),
+        ("mailscanner@gw.client.example.org", "Delivery failure notification", None),
+        ("postmaster@client.example.org", "Returned mail: see transcript for details", None),
+        ("postmaster@client.example.org", "Non-Delivery Report", None),
+        ("sysadmin@client.example.org", "Undeliverable: Login page shows an error", ""),
+        ("Mail.Gateway@client.example.org", "Delivery failure notification", ""),
+    ],
+)
+def test_plain_text_bounces_of_servers_and_gateways(
+    sender: str, subject: str, envelope: str | None
+) -> None:
+    """A gateway's own address, or ``MAIL FROM:<>`` over LMTP, with a bounce subject."""
+    mail = make_mail(sender=sender.lower(), subject=subject, text=_GATEWAY_BOUNCE_TEXT)
+    mail = replace(mail, envelope_sender=envelope)
+    assert classify(mail, CTX).kind is Kind.BOUNCE
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "envelope"),
+    [
+        # People writing about bounces, or forwarding one, from their own address.
+        ("it@client.example.org", "Undeliverable mail to your domain", "it@client.example.org"),
+        ("it@client.example.org", "Fwd: Returned mail: see transcript", "it@client.example.org"),
+        ("it@client.example.org", "Mail could not be delivered?", None),
+        # A postmaster is a person too when the subject is theirs.
+        ("postmaster@client.example.org", "Question about your SPF record", None),
+        # A gateway's notice that is no bounce subject stays with the other rules.
+        ("antivirus@gw.client.example.org", "Weekly quarantine summary", None),
+    ],
+)
+def test_no_bounce_without_both_halves(sender: str, subject: str, envelope: str | None) -> None:
+    mail = make_mail(sender=sender, subject=subject, text="Hello, can you look at this?")
+    mail = replace(mail, envelope_sender=envelope)
+    assert classify(mail, CTX).kind is not Kind.BOUNCE

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -227,6 +229,55 @@ def test_sisimai_figures() -> None:
     assert hit[Kind.AUTO_REPLY] == total[Kind.AUTO_REPLY] == 6, figures
     assert hit[Kind.FEEDBACK] >= 13, figures
     assert total[Kind.NORMAL] == 3 and hit[Kind.NORMAL] == 2, figures  # see DELIBERATE
+
+
+_RETURN_PATH = re.compile(rb"(?mi)^Return-Path:[^\n]*\n(?:[ \t][^\n]*\n)*")
+
+
+def test_sisimai_bounces_as_they_arrive_over_lmtp() -> None:
+    """Over LMTP no ``Return-Path`` has been written yet: the null reverse-path is
+    ``MAIL FROM:<>`` (RFC 5321 4.5.5: every bounce is sent with it). Recall must
+    hold with the envelope as the only sign of it."""
+    root = corpus_dir()
+    hit = total = 0
+    for rel in _sisimai_files():
+        if rel in DUPLICATES or sisimai_kind(rel) is not Kind.BOUNCE:
+            continue
+        try:
+            mail = parse(_RETURN_PATH.sub(b"", (root / rel).read_bytes()))
+        except UnparseableMail:
+            continue
+        total += 1
+        hit += classify(replace(mail, envelope_sender=""), CTX).kind is Kind.BOUNCE
+    print(f"\nsisimai bounces over LMTP (no Return-Path, MAIL FROM:<>): {hit}/{total}")
+    assert total > 500
+    assert hit / total >= 0.99
+
+
+def test_no_ordinary_mail_is_a_bounce() -> None:
+    """Outside sisimai, only mails that carry a bounce's own signs may be bounces.
+
+    The signs are INDEX.tsv's, computed apart from maildesk: a delivery-status
+    report, or a MAILER-DAEMON/postmaster sender. Every other message, whether
+    over IMAP (as stored) or over LMTP from its own From as envelope sender,
+    must not be classified a bounce.
+    """
+    corpus_dir()
+    ordinary = wrong = 0
+    for path, row in INDEX.items():
+        if row["kind"] != "message" or path.startswith(SISIMAI) or path in DUPLICATES:
+            continue
+        if "report=delivery-status" in row["signals"] or "from-daemon" in row["signals"]:
+            continue
+        mail = parsed(path)
+        if isinstance(mail, str):
+            continue
+        ordinary += 1
+        for variant in (mail, replace(mail, envelope_sender=mail.sender)):
+            wrong += classify(variant, CTX).kind is Kind.BOUNCE
+    print(f"\nordinary corpus mails: {ordinary}; classified as bounces: {wrong}")
+    assert ordinary > 300
+    assert wrong == 0
 
 
 def test_the_six_rfc3834_auto_replies() -> None:

@@ -169,3 +169,22 @@ def test_example_documents_every_key() -> None:
         )
     ]
     assert missing == []
+
+
+def test_staff_authentication_follows_the_authserv_id() -> None:
+    """Off in the embedded defaults, on in any config that names an authserv_id."""
+    assert embedded_defaults().service.staff_authentication is False
+    named = settings_from_toml('[service]\nauthserv_id = "mx.example.com"\n', "x.toml")
+    assert named.service.staff_authentication is True
+    off = settings_from_toml(
+        '[service]\nauthserv_id = "mx.example.com"\nrequire_staff_authentication = false\n',
+        "x.toml",
+    )
+    assert off.service.staff_authentication is False
+
+
+def test_staff_authentication_needs_an_authserv_id() -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_toml("[service]\nrequire_staff_authentication = true\n", "maildesk.toml")
+    assert "maildesk.toml" in str(info.value)
+    assert "service" in str(info.value) and "authserv_id" in str(info.value)

@@ -42,7 +42,7 @@ KEY_LINES = {
         "[page]: [PAGE] [#2026-000001]",
         "page acknowledged by sarah@hosting.example",
         "SLA clock started: response due Mon 23 Nov 13:00",
-        "[QUARANTINE] unknown_sender",
+        "[QUARANTINE] unauthenticated",
         "quote created: 120 min",
         "quote accepted by gerant@boulangerie.example",
         "time booked: worked 160 min, billed 120 min (120 min at the hourly rate)",

@@ -162,6 +162,8 @@ SENDER_DIFFERENCES = {
 NAME_DIFFERENCES = {
     "mail046": "raw 8-bit GB2312 name: both sides guess a charset, differently",
     "mail092": "'MAILER-DAEMON (Mail Delivery System) <…>': Zammad drops the comment",
+    "mail065": "a comma inside an encoded word ('=?iso-8859-1?Q?B=FCrling,=20Andreas?='):"
+    " Zammad splits the word there, maildesk decodes it whole ('Bürling, Andreas')",
 }
 #: Attachment lists where Zammad's answer is not ours, and why ours stands.
 ATTACHMENT_DIFFERENCES = {

@@ -132,9 +132,9 @@ def test_the_sender_decides_the_role(
 def test_a_client_that_requires_authentication_trusts_only_our_servers_verdict(
     desk: Maildesk,
 ) -> None:
-    assert _take(desk, "sec@strict.example") == ("quarantined", "unknown_sender")
+    assert _take(desk, "sec@strict.example") == ("quarantined", "unauthenticated")
     forged = "mx.attacker.example; dmarc=pass header.from=strict.example"
-    assert _take(desk, "teller@strict.example", auth=forged) == ("quarantined", "unknown_sender")
+    assert _take(desk, "teller@strict.example", auth=forged) == ("quarantined", "unauthenticated")
     ours = "mx.helpdesk.example; dkim=pass header.d=strict.example; dmarc=pass"
     assert _take(desk, "head@strict.example", auth=ours) == ("domain", "strict")
 
@@ -154,3 +154,26 @@ def test_a_configured_client_missing_from_the_database_is_a_stranger(desk: Maild
         forget_clients(session)
     assert _take(desk, "cto@gamma.example") == ("quarantined", "unknown_sender")
     assert _take(desk, "boss@acme.example") == ("authorised", "acme")
+
+
+@pytest.mark.parametrize(
+    ("from_header", "role"),
+    [
+        ("Boss <boss@acme.example>", "authorised"),
+        ('"ceo@acme.example" <boss@acme.example>', "contact"),
+        ("boss@acme.example, other@acme.example", "contact"),
+    ],
+    ids=["plain", "another address in the name", "two addresses"],
+)
+def test_a_flagged_from_is_never_an_authorised_contact(
+    desk: Maildesk, from_header: str, role: str
+) -> None:
+    """A flagged From may not draw on prepaid hours: its ticket waits for an approval."""
+    raw = (
+        f"From: {from_header}\r\nTo: support@helpdesk.example\r\nSubject: Export\r\n"
+        f"Message-ID: <{role}.{len(from_header)}@acme.example>\r\n\r\nThe export fails.\r\n"
+    ).encode()
+    desk.receiver.receive(raw, f"test:{from_header}")
+    with desk.db.session() as session:
+        ticket = session.scalars(select(Ticket)).one()
+    assert (ticket.requester, ticket.requester_role) == ("boss@acme.example", role)

@@ -79,6 +79,12 @@ UNKNOWN_SENDER: dict[str, Any] = {
     "support_address": "support@learn.example.com",
 }
 
+STAFF_UNAUTHENTICATED: dict[str, Any] = {
+    "subject": "Re: [#2026-000042] Login page shows error 500",  # subject of the refused mail
+    "reason": "dmarc=fail for helpdesk.example",  # why our server did not vouch for it
+    "support_name": SUPPORT,
+}
+
 TOO_LARGE: dict[str, Any] = {
     "subject": "Screen recording of the problem",
     "support_name": SUPPORT,
@@ -258,6 +264,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "info_complete": INFO_COMPLETE,
     "unknown_sender": UNKNOWN_SENDER,
     "too_large": TOO_LARGE,
+    "staff_unauthenticated": STAFF_UNAUTHENTICATED,
     "bounce_staff": BOUNCE_STAFF,
     "staff_new_ticket": STAFF_NEW_TICKET,
     "command_problems": COMMAND_PROBLEMS,

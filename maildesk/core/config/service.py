@@ -32,6 +32,9 @@ class Service(_Model):
     templates_dir: Path | None = None
     unknown_sender_notice: bool = True
     authserv_id: str = ""
+    require_staff_authentication: bool | None = None
+    """Obey and relay a staff mail only when our server vouches for its From.
+    Unset: on whenever ``authserv_id`` is set (see ``staff_authentication``)."""
     statement_weekday: Weekday = "mon"
     statement_hour: Annotated[int, Field(ge=0, le=23)] = 8
     statement_timezone: str | None = None
@@ -58,6 +61,22 @@ class Service(_Model):
                 f"unknown time zone {value!r} (use an IANA name such as 'Europe/Brussels')"
             ) from None
         return value
+
+    @property
+    def staff_authentication(self) -> bool:
+        """Whether staff mail must be aligned-authenticated (default: if ``authserv_id`` is set)."""
+        if self.require_staff_authentication is None:
+            return bool(self.authserv_id)
+        return self.require_staff_authentication
+
+    @model_validator(mode="after")
+    def _staff_authentication_needs_authserv_id(self) -> Service:
+        if self.require_staff_authentication and not self.authserv_id:
+            raise ValueError(
+                "require_staff_authentication = true: set authserv_id to the name your "
+                "receiving server writes in Authentication-Results"
+            )
+        return self
 
     @property
     def statement_zone(self) -> str:

@@ -38,6 +38,15 @@ def null_return_path(mail: InboundMail) -> bool:
     return any(value.strip().strip("<>").strip() == "" for value in mail.header_all("return-path"))
 
 
+def null_reverse_path(mail: InboundMail) -> bool:
+    """No one to answer: ``MAIL FROM:<>`` over LMTP, or a null ``Return-Path: <>``.
+
+    RFC 5321 4.5.5 and RFC 3834 2: mail with a null reverse-path (bounces,
+    other automatic mail) must never be answered automatically.
+    """
+    return mail.envelope_sender == "" or null_return_path(mail)
+
+
 def first_token(value: str | None) -> str:
     """The keyword of a header value (``auto-replied`` of ``auto-replied; x=y``), or ""."""
     words = (value or "").split(";", 1)[0].split()

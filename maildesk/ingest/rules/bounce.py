@@ -14,9 +14,10 @@ Signals, each enough on its own:
   System/Subsystem", which no person uses;
 - a DSN-like subject ("Undelivered Mail Returned to Sender", "Delivery Status
   Notification (Failure)", "failure notice", "Undeliverable:", ...) on a mail
-  that shows a machine sent it: a null ``Return-Path: <>``,
-  ``Auto-Submitted``, an empty From, or a ``postmaster@``/``no-reply@``
-  sender;
+  that shows a machine sent it: a null reverse-path (``Return-Path: <>``,
+  or ``MAIL FROM:<>`` over LMTP), ``Auto-Submitted``, an empty From, or a
+  ``postmaster@``/``no-reply@`` sender or a mail gateway's own address
+  (``MDaemon@``, ``antivirus@``, ``mailscanner@`` ...);
 - for the gateways with subjects of their own (Exchange 2003's "E", a
   carrier's "Mail", Japanese subjects): bounce wording at the start of the
   text ("could not be delivered to", "did not reach the following
@@ -46,7 +47,7 @@ from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import (
     auto_submitted,
     local_part,
-    null_return_path,
+    null_reverse_path,
     report_type,
 )
 from maildesk.mail.parse import InboundMail
@@ -109,24 +110,52 @@ _DSN_TEXT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _TEXT_WINDOW = 1500
-_MACHINE_LOCAL_PARTS = _DAEMON_LOCAL_PARTS | {
-    "postmaster",
-    "post_master",
-    "no-reply",
-    "noreply",
-    "do-not-reply",
-    "donotreply",
-}
+#: Mail servers and gateways that bounce in plain text under an address of their own:
+#: MDaemon, and the antivirus/content gateways in front of a mail server.
+_GATEWAY_LOCAL_PARTS = frozenset(
+    {
+        "mdaemon",
+        "antivirus",
+        "anti-virus",
+        "virusalert",
+        "virus-alert",
+        "viruswall",
+        "mailscanner",
+        "amavis",
+        "amavisd",
+        "avgate",
+        "scanmail",
+        "interscan",
+        "mailsweeper",
+        "mailmarshal",
+    }
+)
+_MACHINE_LOCAL_PARTS = (
+    _DAEMON_LOCAL_PARTS
+    | _GATEWAY_LOCAL_PARTS
+    | {
+        "postmaster",
+        "post_master",
+        "no-reply",
+        "noreply",
+        "do-not-reply",
+        "donotreply",
+    }
+)
 
 
 def _machine_sender(mail: InboundMail) -> bool:
-    """An empty From, or a postmaster/no-reply address."""
+    """An empty From, or a postmaster/no-reply/mail-gateway address."""
     return mail.sender == "" or local_part(mail.sender) in _MACHINE_LOCAL_PARTS
 
 
 def _machine_sent(mail: InboundMail) -> bool:
-    """A machine sender, a null Return-Path, or RFC 3834 Auto-Submitted."""
-    return _machine_sender(mail) or null_return_path(mail) or auto_submitted(mail)
+    """A machine sender, a null reverse-path, or RFC 3834 Auto-Submitted.
+
+    The null reverse-path is read from the envelope too (``MAIL FROM:<>`` over
+    LMTP, where no ``Return-Path`` header has been written yet).
+    """
+    return _machine_sender(mail) or null_reverse_path(mail) or auto_submitted(mail)
 
 
 def check(mail: InboundMail, ctx: RuleContext) -> bool:
