@@ -9,7 +9,9 @@ directory.  It never reads ``/etc/dovecot`` and never touches a system Dovecot.
 The server speaks plain IMAP (no TLS) on ``127.0.0.1:<free port>`` for one user from a
 passwd-file (``support`` / ``secret`` by default), stores mail in maildir and has the
 default Dovecot capabilities, MOVE and IDLE among them.  The hierarchy delimiter is
-``/`` (see ``DovecotServer.delimiter``).
+``/`` and folders live at the top level (see ``DovecotServer.delimiter``); pass
+``namespace_prefix="INBOX.", delimiter="."`` for a server that keeps every folder under
+``INBOX.`` as Courier-IMAP and Cyrus do (``CREATE Processed`` is then refused).
 
 Restarting: ``stop()``/``kill()`` and ``start()`` may be called any number of times on
 the same instance.  The port, the passwd-file and the maildir are kept, so a test can
@@ -151,7 +153,6 @@ class DovecotServer:
     """
 
     host = "127.0.0.1"
-    delimiter = "/"
 
     def __init__(
         self,
@@ -160,6 +161,8 @@ class DovecotServer:
         password: str = "secret",
         binary: str | None = None,
         startup_timeout: float = 10.0,
+        delimiter: str = "/",
+        namespace_prefix: str = "",
     ) -> None:
         found = binary or find_dovecot()
         if found is None:
@@ -168,6 +171,8 @@ class DovecotServer:
         self.user = user
         self.password = password
         self.startup_timeout = startup_timeout
+        self.delimiter = delimiter
+        self.namespace_prefix = namespace_prefix
         self.port = free_port(self.host)
         # Short path under /tmp: Dovecot's unix sockets live in base_dir and socket
         # paths are limited to ~107 bytes.
@@ -347,6 +352,7 @@ userdb {{
 namespace inbox {{
   inbox = yes
   separator = {self.delimiter}
+  prefix = {self.namespace_prefix}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -457,6 +463,10 @@ service anvil {{
         """Number of mails in ``folder`` (STATUS MESSAGES)."""
         with self.client() as imap:
             return int(imap.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
+
+    def folder(self, name: str) -> str:
+        """The full name of top-level folder ``name`` here (``INBOX.Processed`` under a prefix)."""
+        return self.namespace_prefix + name
 
     def folders(self) -> list[str]:
         """Names of all folders, INBOX included, sorted."""
