@@ -291,6 +291,11 @@ class DovecotServer:
                     parts.append(f"--- {path.name} ---\n" + "\n".join(text))
         return "\n".join(parts) or "(Dovecot wrote no log)"
 
+    def set_password(self, password: str) -> None:
+        """Change the user's password; Dovecot sees the new passwd-file at the next login."""
+        self.password = password
+        self._write_passwd()
+
     def _prepare_tree(self) -> None:
         ident = self._identity
         for sub in ("run", "state"):
@@ -298,6 +303,10 @@ class DovecotServer:
         self.home.mkdir(parents=True, mode=0o700)
         if os.geteuid() == 0:
             os.chown(self.home, ident.mail_uid, ident.mail_gid)
+        self._write_passwd()
+
+    def _write_passwd(self) -> None:
+        ident = self._identity
         passwd = self.root / "passwd"
         passwd.write_text(
             f"{self.user}:{{PLAIN}}{self.password}:{ident.mail_uid}:{ident.mail_gid}"
