@@ -127,6 +127,7 @@ class ImapIntake:
         self.clock = clock
         self._client: IMAPClient | None = None
         # The folders' names on this server, once known (see ``_place_folders``).
+        self.folders = account.folders
         self.processed_folder = account.processed_folder
         self.quarantine_folder = account.quarantine_folder
         # Per folder, how many mails the last poll left there (moves that failed).
@@ -156,6 +157,7 @@ class ImapIntake:
         """Find ``Processed`` and ``Quarantine`` in the server's namespace; create them."""
         a = self.account
         namespace = _personal_namespace(client)
+        self.folders = tuple(place(folder, namespace) for folder in a.folders)
         self.processed_folder = place(a.processed_folder, namespace)
         self.quarantine_folder = place(a.quarantine_folder, namespace)
         for folder in (self.processed_folder, self.quarantine_folder):
@@ -169,6 +171,11 @@ class ImapIntake:
                     create_failed_hint(folder, namespace),
                 ) from exc
             log.info("%s: created folder %s", a.label, folder)
+
+    def watched_folders(self) -> tuple[str, ...]:
+        """The watched folders' names on this server (connecting first to learn them)."""
+        _ = self.client
+        return self.folders
 
     @property
     def client(self) -> IMAPClient:
@@ -185,8 +192,8 @@ class ImapIntake:
 
     def wait_for_mail(self, stop: threading.Event, timeout: float) -> None:
         """Return when new mail may be there, after ``timeout`` seconds, or on ``stop``."""
-        folders = self.account.folders
         try:
+            folders = self.watched_folders()
             if len(folders) != 1 or not self.client.has_capability("IDLE"):
                 stop.wait(timeout)
                 return
@@ -219,7 +226,7 @@ class ImapIntake:
         """Process everything waiting in the watched folders; raise MailboxUnavailable on errors."""
         stats = PollStats()
         try:
-            for folder in self.account.folders:
+            for folder in self.watched_folders():
                 self._poll_folder(folder, stats)
         except (IMAPClientError, OSError) as exc:
             self.close()

@@ -46,16 +46,17 @@ def record_round(intake: ImapIntake, error: BaseException | None) -> None:
     """Write the round's outcome to the health row; a database outage only logs."""
     account = intake.account
     source = imap_source(account.name)
+    label = f"mailbox {account.name} ({account.label})"
     try:
         with intake.db.transaction() as session:
             now = intake.clock.now()
             if error is None:
-                if record_success(session, source, account.label, now):
+                if record_success(session, source, label, now):
                     log.info("%s: working again", account.label)
                 return
             hint = getattr(error, "hint", "") or ""
             text = str(error) or type(error).__name__
-            if record_failure(session, source, account.label, text, hint, now) and hint:
+            if record_failure(session, source, label, text, hint, now) and hint:
                 log.warning("%s: failing; what to do: %s", account.label, hint)
     except SQLAlchemyError as exc:
         log.warning("%s: cannot record the mailbox's health: %s", account.label, exc)

@@ -65,6 +65,8 @@ def _when(ctx: MailContext, at: datetime) -> str:
 
 def _queue(ctx: MailContext, session: Session, kind: str, now: datetime, **values: object) -> None:
     to = recipients(ctx)
+    if not to:
+        return  # no operator address and no staff: the log line is all there is
     rendered = ctx.renderer.render(kind, ctx.settings.service.language, **values)
     enqueue(
         session,
@@ -112,12 +114,14 @@ def _check(ctx: MailContext, session: Session, row: SourceHealth, now: datetime)
             hint=(row.hint or "").rstrip("."),
             outgoing=row.source == OUTGOING,
         )
+        if not recipients(ctx):
+            told_how = "; nobody to mail: set ops.operator_address"
+        elif row.source == OUTGOING:
+            told_how = "; alert queued (it leaves when outgoing delivery works again)"
+        else:
+            told_how = "; alert queued"
         log.error(
-            "%s has failed since %s: %s; alert queued%s",
-            row.label,
-            since.isoformat(),
-            row.last_error,
-            " (it leaves when outgoing delivery works again)" if row.source == OUTGOING else "",
+            "%s has failed since %s: %s%s", row.label, since.isoformat(), row.last_error, told_how
         )
         done.down += 1
     row.alerted_since = since
@@ -127,8 +131,6 @@ def _check(ctx: MailContext, session: Session, row: SourceHealth, now: datetime)
 def send_alerts(db: Database, ctx: MailContext, now: datetime) -> AlertResult:
     """Queue the alerts that are due now: outages past the threshold, and recoveries."""
     total = AlertResult()
-    if not recipients(ctx):
-        return total
     with db.transaction() as session:
         for row in health_rows(session):
             result = _check(ctx, session, row, now)

@@ -102,7 +102,7 @@ def flush_outbox(
 ) -> FlushResult:
     """Send every due mail (up to ``limit``, or until ``stopping()``); returns what happened."""
     result = FlushResult()
-    label = transport.label
+    label = f"outgoing mail ({transport.label})"
     relay_ok = False  # recorded once per flush, not per mail
     try:
         for _ in range(limit):

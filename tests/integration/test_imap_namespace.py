@@ -72,7 +72,7 @@ def test_daemon_takes_mail_in_and_moves_it_under_the_prefix(
     assert courier_like.count(quarantine) == 1
 
 
-def test_a_full_path_in_the_config_is_kept(
+def test_a_full_path_in_the_config_is_kept_and_watched_folders_are_placed(
     sqlite_url: str, tmp_path: Path, courier_like: DovecotServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(IMAP_PASSWORD_ENV, courier_like.password)
@@ -80,19 +80,25 @@ def test_a_full_path_in_the_config_is_kept(
     settings, _ = settings_for(sqlite_url, tmp_path, courier_like)
     source = settings.intake.imap[0].model_copy(
         # one written with the server's delimiter, one with maildesk's "/"
-        update={"processed_folder": "INBOX.Support.Done", "quarantine_folder": "INBOX/Held"}
+        update={
+            "folders": ("INBOX", "Support"),  # a watched folder is placed like the others
+            "processed_folder": "INBOX.Support.Done",
+            "quarantine_folder": "INBOX/Held",
+        }
     )
     settings = settings.model_copy(
         update={"intake": settings.intake.model_copy(update={"imap": (source,)})}
     )
     courier_like.append("INBOX", mail()[0])
+    courier_like.append("INBOX.Support", mail(subject="Filed by a rule")[0])
     desk = Maildesk(settings)
     desk.prepare()
     try:
         assert not desk.run_once().errors
     finally:
         desk.db.dispose()
-    assert courier_like.count("INBOX.Support.Done") == 1
+    assert courier_like.count("INBOX.Support.Done") == 2
+    assert courier_like.count("INBOX.Support") == 0
     assert "INBOX.Held" in courier_like.folders()
 
 
