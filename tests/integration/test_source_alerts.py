@@ -22,7 +22,10 @@ from maildesk.cli.main import app as cli_app
 from maildesk.core.clock import FakeClock
 from maildesk.core.config import Settings
 from maildesk.daemon import Maildesk
+from maildesk.ingest.imap import MailboxUnavailable
 from maildesk.notify.alerts import DOWN_KIND, UP_KIND
+from maildesk.notify.smtp import SmtpParams, SmtpTransport
+from maildesk.notify.transport import RelayUnavailable
 from maildesk.store.health import OUTGOING, imap_source
 from maildesk.store.models import OutboxMail, SourceHealth, Ticket
 from maildesk.web.ops import health, metrics_text
@@ -244,3 +247,34 @@ timeout = 10
         assert "password_env" in _alerts_to(sink, STAFF, "failing")[0]
     finally:
         sink.stop()
+
+
+def test_each_kind_of_outage_says_what_to_do(
+    sqlite_url: str,
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, WRONG)
+    settings, _ = settings_for(sqlite_url, tmp_path, dovecot)
+    desk = Maildesk(settings)
+    intake = desk.intakes[0]
+    where = f"{dovecot.host}:{dovecot.port}"
+    try:
+        with pytest.raises(MailboxUnavailable) as refused:
+            intake.poll()
+        assert "refused the login of 'support'" in refused.value.hint
+        dovecot.kill()
+        with pytest.raises(MailboxUnavailable) as down:
+            intake.poll()
+        assert f"nothing answers on {where}" in down.value.hint
+    finally:
+        intake.close()
+        desk.db.dispose()
+
+    relay = SmtpTransport(SmtpParams(smtp_sink.host, smtp_sink.port, "plain"))
+    smtp_sink.stop()
+    with pytest.raises(RelayUnavailable) as gone:
+        relay.send("a@helpdesk.example", ["b@acme.example"], b"Subject: x\r\n\r\nx\r\n")
+    assert "cannot be reached" in gone.value.hint and "[outgoing.smtp]" in gone.value.hint
