@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import ssl
 import threading
 import time
@@ -65,7 +64,7 @@ def _unavailable(account: ImapAccount, exc: BaseException) -> MailboxUnavailable
         )
     elif isinstance(exc, ConnectionRefusedError):
         hint = f"nothing answers on {where}: check host and port, and that the server is up"
-    elif isinstance(exc, TimeoutError | socket.timeout):
+    elif isinstance(exc, TimeoutError):  # socket.timeout too
         hint = f"{where} did not answer in time: check the network path and firewall"
     elif isinstance(exc, OSError):
         hint = f"the connection to {where} failed: check the network and the host name"
@@ -166,6 +165,8 @@ class ImapIntake:
             try:
                 client.create_folder(folder)
             except IMAPClientError as exc:
+                with contextlib.suppress(IMAPClientError, OSError):
+                    client.logout()
                 raise MailboxUnavailable(
                     f"{a.label}: cannot create folder {folder!r}: the server answered: {exc}",
                     create_failed_hint(folder, namespace),
