@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from maildesk.cli.main import app
 from maildesk.core.config import ConfigError, settings_from_toml
 
 IMAP = """
@@ -54,3 +58,19 @@ def test_two_mailboxes_with_one_name_are_refused() -> None:
     message = _errors(IMAP.format(name="support") + IMAP.format(name="support"))
     assert "intake" in message and "'support'" in message and "own name" in message
     settings_from_toml(IMAP.format(name="support") + IMAP.format(name="sales"), "x")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('[ops]\noperator_address = "it@example.com"\n', "to it@example.com after 15 min"),
+        ('[[staff]]\nname = "Ann"\nemail = "ann@example.com"\n', "to the 1 staff after 15"),
+        ("[ops]\nalert_after_minutes = 30\n", "to nobody (set ops.operator_address) after 30"),
+    ],
+)
+def test_check_config_says_who_is_alerted(tmp_path: Path, extra: str, expected: str) -> None:
+    path = tmp_path / "maildesk.toml"
+    path.write_text(extra, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check-config", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert expected in result.stdout
