@@ -18,9 +18,11 @@ from maildesk.configfile import portal_links, secret
 from maildesk.core.clock import Clock, SystemClock
 from maildesk.core.config import Settings
 from maildesk.ingest.context import PipelineContext
-from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable, watch
+from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable
 from maildesk.ingest.lmtp import MailListener, address_matcher
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
+from maildesk.ingest.watch import record_round, watch
+from maildesk.notify.alerts import AlertResult, send_alerts
 from maildesk.notify.delivery import Courier, FlushResult, RetryPolicy, flush_all, flush_outbox
 from maildesk.notify.failures import tell_staff
 from maildesk.notify.maildir import MaildirTransport
@@ -89,6 +91,7 @@ class RunSummary:
     delivery: FlushResult = field(default_factory=FlushResult)
     sla: SweepResult = field(default_factory=SweepResult)
     statements: int = 0
+    alerts: AlertResult = field(default_factory=AlertResult)
     errors: list[str] = field(default_factory=list)
 
 
@@ -155,19 +158,27 @@ class Maildesk:
         """One SLA sweep: warnings, breaches and page escalations due now."""
         return sweep(self.db, self.ctx, self.clock.now())
 
+    def alerts(self) -> AlertResult:
+        """Tell the operator about sources failing too long, and about their recovery."""
+        return send_alerts(self.db, self.ctx, self.clock.now())
+
     def run_once(self) -> RunSummary:
         """Process all waiting mail, run the SLA sweep, deliver the outbox, and return."""
         summary = RunSummary()
         for intake in self.intakes:
             try:
                 summary.polled[intake.account.label] = self.poll(intake)
+                record_round(intake, None)
             except (MailboxUnavailable, IntakeUnavailable) as exc:
                 summary.errors.append(str(exc))
                 log.error("%s", exc)
+                if isinstance(exc, MailboxUnavailable):
+                    record_round(intake, exc)
             finally:
                 intake.close()
         summary.sla = self.sweep()
         summary.statements = self.statements()
+        summary.alerts = self.alerts()
         summary.delivery = flush_all(
             self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
         )
@@ -215,7 +226,7 @@ class Maildesk:
         watchers = [
             threading.Thread(
                 target=watch,
-                args=(intake, stop, src.poll_interval),
+                args=(intake, stop, src.poll_interval, src.retry_max_seconds),
                 name=f"imap {intake.account.name}",
                 daemon=True,
             )
@@ -228,6 +239,8 @@ class Maildesk:
         scheduler = Scheduler()
         scheduler.every(self.settings.service.sweep_interval, self.sweep, "sla sweep")
         scheduler.every(STATEMENT_CHECK_SECONDS, self.statements, "weekly statements")
+        # Outages are looked at as often as the SLA clocks: an alert is due on time.
+        scheduler.every(self.settings.service.sweep_interval, self.alerts, "source alerts")
         scheduler.start()
         try:
             stop.wait()

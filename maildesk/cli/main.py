@@ -147,6 +147,16 @@ def check_config(config: ConfigOption = None) -> None:
             f"{portal.link_days} days, signed with ${portal.secret_env}"
         )
     typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
+    ops = settings.ops
+    told = ops.operator_address or (
+        f"the {len(settings.staff)} staff"
+        if settings.staff
+        else "nobody (set ops.operator_address)"
+    )
+    typer.echo(
+        f"  alerts: to {told} after {ops.alert_after_minutes:g} min of a mailbox or of "
+        "outgoing delivery failing"
+    )
     from maildesk.core.clock import SystemClock
     from maildesk.sla.policy import closures_running_out
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from maildesk.cli.common import ConfigOption, JsonOption, database, load_config
 from maildesk.core.clock import SystemClock
 from maildesk.notify.delivery import outbox_status
+from maildesk.store.health import health_rows
 from maildesk.store.mailboxes import mailbox_states
 from maildesk.store.models import QuarantinedMail, Ticket
 
@@ -42,6 +43,19 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             }
             for s in mailbox_states(session)
         ]
+        sources = [
+            {
+                "source": h.source,
+                "label": h.label,
+                "state": h.state,
+                "failing_since": h.failing_since.isoformat() if h.failing_since else None,
+                "last_success_at": h.last_success_at.isoformat() if h.last_success_at else None,
+                "last_error_at": h.last_error_at.isoformat() if h.last_error_at else None,
+                "last_error": h.last_error,
+                "what_to_do": h.hint,
+            }
+            for h in health_rows(session)
+        ]
     age = out.oldest_pending_age.total_seconds() if out.oldest_pending_age else None
     data = {
         "outbox_pending": out.pending,
@@ -50,6 +64,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         "quarantine_held": held,
         "open_tickets": open_tickets,
         "mailboxes": boxes,
+        "sources": sources,
     }
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -66,3 +81,12 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             f"mailbox:    {box['source']}/{box['folder']}: last good poll "
             f"{box['last_success_at'] or 'never'}"
         )
+    for src in sources:
+        typer.echo(
+            f"source:     {src['source']} ({src['label']}): {src['state']}, last success "
+            f"{src['last_success_at'] or 'never'}"
+        )
+        if src["state"] != "ok":
+            typer.echo(f"            failing since {src['failing_since']}: {src['last_error']}")
+            if src["what_to_do"]:
+                typer.echo(f"            what to do: {src['what_to_do']}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import ssl
 import threading
 import time
@@ -21,11 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from maildesk.core.clock import Clock
 from maildesk.ingest.context import Outcome, Receipt
-from maildesk.ingest.receive import IntakeUnavailable
+from maildesk.ingest.folders import Namespace, create_failed_hint, place
 from maildesk.store.db import Database
 from maildesk.store.mailboxes import record_poll
 
@@ -38,7 +37,40 @@ IDLE_CHECK_SECONDS = 1.0
 
 
 class MailboxUnavailable(Exception):
-    """The IMAP server cannot be reached or refused us; try again later."""
+    """The IMAP server cannot be reached or refused us; try again later.
+
+    ``hint`` says in words what an operator can do about it; it goes into the
+    health record, ``maildesk status`` and the alert mail.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _unavailable(account: ImapAccount, exc: BaseException) -> MailboxUnavailable:
+    """The outage as maildesk reports it: what happened, and what to do about it."""
+    where = f"{account.host}:{account.port}"
+    if isinstance(exc, LoginError):
+        hint = (
+            f"the server refused the login of {account.username!r}: check the username and "
+            f"the password of mailbox {account.name!r} (its password_env variable); a "
+            "provider that switched off password login needs OAuth2"
+        )
+    elif isinstance(exc, ssl.SSLError):
+        hint = (
+            f"the TLS handshake with {where} failed: check security ('tls' for port 993, "
+            "'starttls' for 143) and that the server's certificate is valid for this host name"
+        )
+    elif isinstance(exc, ConnectionRefusedError):
+        hint = f"nothing answers on {where}: check host and port, and that the server is up"
+    elif isinstance(exc, TimeoutError):  # socket.timeout too
+        hint = f"{where} did not answer in time: check the network path and firewall"
+    elif isinstance(exc, OSError):
+        hint = f"the connection to {where} failed: check the network and the host name"
+    else:
+        hint = "the server refused a command; its answer is in the error above"
+    return MailboxUnavailable(f"{account.label}: {type(exc).__name__}: {exc}", hint)
 
 
 @dataclass(frozen=True)
@@ -93,6 +125,10 @@ class ImapIntake:
         self.db = db
         self.clock = clock
         self._client: IMAPClient | None = None
+        # The folders' names on this server, once known (see ``_place_folders``).
+        self.folders = account.folders
+        self.processed_folder = account.processed_folder
+        self.quarantine_folder = account.quarantine_folder
         # Per folder, how many mails the last poll left there (moves that failed).
         self._left_in: dict[str, int] = {}
 
@@ -111,13 +147,36 @@ class ImapIntake:
             if a.security == "starttls":
                 client.starttls(ssl.create_default_context())
             client.login(a.username, a.password)
-            for folder in (a.processed_folder, a.quarantine_folder):
-                if not client.folder_exists(folder):
-                    client.create_folder(folder)
-                    log.info("%s: created folder %s", a.label, folder)
+            self._place_folders(client)
         except (IMAPClientError, OSError) as exc:
-            raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
+            raise _unavailable(a, exc) from exc
         return client
+
+    def _place_folders(self, client: IMAPClient) -> None:
+        """Find ``Processed`` and ``Quarantine`` in the server's namespace; create them."""
+        a = self.account
+        namespace = _personal_namespace(client)
+        self.folders = tuple(place(folder, namespace) for folder in a.folders)
+        self.processed_folder = place(a.processed_folder, namespace)
+        self.quarantine_folder = place(a.quarantine_folder, namespace)
+        for folder in (self.processed_folder, self.quarantine_folder):
+            if client.folder_exists(folder):
+                continue
+            try:
+                client.create_folder(folder)
+            except IMAPClientError as exc:
+                with contextlib.suppress(IMAPClientError, OSError):
+                    client.logout()
+                raise MailboxUnavailable(
+                    f"{a.label}: cannot create folder {folder!r}: the server answered: {exc}",
+                    create_failed_hint(folder, namespace),
+                ) from exc
+            log.info("%s: created folder %s", a.label, folder)
+
+    def watched_folders(self) -> tuple[str, ...]:
+        """The watched folders' names on this server (connecting first to learn them)."""
+        _ = self.client
+        return self.folders
 
     @property
     def client(self) -> IMAPClient:
@@ -134,8 +193,8 @@ class ImapIntake:
 
     def wait_for_mail(self, stop: threading.Event, timeout: float) -> None:
         """Return when new mail may be there, after ``timeout`` seconds, or on ``stop``."""
-        folders = self.account.folders
         try:
+            folders = self.watched_folders()
             if len(folders) != 1 or not self.client.has_capability("IDLE"):
                 stop.wait(timeout)
                 return
@@ -157,7 +216,7 @@ class ImapIntake:
                 client.idle_done()
         except (IMAPClientError, OSError) as exc:
             self.close()
-            raise MailboxUnavailable(f"{self.account.label}: {type(exc).__name__}: {exc}") from exc
+            raise _unavailable(self.account, exc) from exc
 
     def has_capability(self, name: str) -> bool:
         return bool(self.client.has_capability(name))
@@ -168,11 +227,11 @@ class ImapIntake:
         """Process everything waiting in the watched folders; raise MailboxUnavailable on errors."""
         stats = PollStats()
         try:
-            for folder in self.account.folders:
+            for folder in self.watched_folders():
                 self._poll_folder(folder, stats)
         except (IMAPClientError, OSError) as exc:
             self.close()
-            raise MailboxUnavailable(f"{self.account.label}: {type(exc).__name__}: {exc}") from exc
+            raise _unavailable(self.account, exc) from exc
         return stats
 
     def _poll_folder(self, folder: str, stats: PollStats) -> None:
@@ -205,9 +264,9 @@ class ImapIntake:
                         f" ticket {receipt.ticket_number}" if receipt.ticket_number else "",
                     )
                     dest = (
-                        self.account.quarantine_folder
+                        self.quarantine_folder
                         if receipt.outcome is Outcome.QUARANTINED
-                        else self.account.processed_folder
+                        else self.processed_folder
                     )
                     done.setdefault(dest, []).append(uid)
             finally:
@@ -253,6 +312,19 @@ class ImapIntake:
                     client.expunge()
 
 
+def _personal_namespace(client: IMAPClient) -> Namespace:
+    """The first personal namespace (RFC 2342), else the delimiter LIST reports."""
+    if client.has_capability("NAMESPACE"):
+        personal = client.namespace().personal
+        if personal:
+            prefix, delimiter = personal[0]
+            return Namespace(str(prefix), str(delimiter) if delimiter else None)
+    listed = client.list_folders("", "")
+    delimiter = listed[0][1] if listed else None
+    text = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
+    return Namespace("", text or None)
+
+
 def _server_gone(responses: list[tuple[object, ...]], waited: float) -> bool:
     """Whether an IDLE check saw the server leave.
 
@@ -263,55 +335,3 @@ def _server_gone(responses: list[tuple[object, ...]], waited: float) -> bool:
     if any(r and r[0] == b"BYE" for r in responses):
         return True
     return not responses and waited < IDLE_CHECK_SECONDS / 2
-
-
-class Backoff:
-    """Exponential backoff with full jitter, for reconnecting after an outage."""
-
-    def __init__(
-        self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None
-    ) -> None:
-        self.base, self.cap = base, cap
-        self.failures = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        """The wait before the next attempt; each failure doubles the ceiling."""
-        ceiling = min(self.cap, self.base * 2**self.failures)
-        self.failures += 1
-        return self._rng.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
-def watch(intake: ImapIntake, stop: threading.Event, poll_interval: float) -> None:
-    """Process mail as it arrives until ``stop`` is set.
-
-    After each poll the intake waits for new mail with IDLE where the server
-    offers it (one watched folder), re-issued before the server's 30-minute
-    limit, and otherwise sleeps ``poll_interval``. Any error — the server gone,
-    the database unavailable — is logged and retried with backoff and jitter;
-    this loop never ends on its own, so one mailbox's outage never stops the
-    others.
-    """
-    backoff = Backoff()
-    while not stop.is_set():
-        try:
-            intake.poll()
-            if backoff.failures:
-                log.info("%s: working again", intake.account.label)
-            backoff.reset()
-            intake.wait_for_mail(stop, poll_interval)
-        except (MailboxUnavailable, IntakeUnavailable) as exc:
-            delay = backoff.next_delay()
-            log.warning("%s; retrying in %.1f s", exc, delay)
-            intake.close()
-            stop.wait(delay)
-        except Exception:
-            # Whatever it is, this mailbox keeps being watched: log it, back off, retry.
-            delay = backoff.next_delay()
-            log.exception("%s: unexpected error; retrying in %.1f s", intake.account.label, delay)
-            intake.close()
-            stop.wait(delay)
-    intake.close()

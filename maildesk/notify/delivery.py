@@ -3,7 +3,11 @@
 Each mail is claimed in its own transaction with ``FOR UPDATE SKIP LOCKED``
 (on PostgreSQL; SQLite serialises writers anyway), so several maildesk
 processes can flush one outbox without sending a mail twice. Temporary
-failures back off exponentially; permanent ones mark the mail failed.
+failures back off exponentially; permanent ones mark the mail failed. When
+the way out itself fails (``RelayUnavailable``: the relay down or refusing
+maildesk's login) the mail is never given up for it, outgoing delivery's
+health row records the outage, and the first mail that goes out after it
+makes every waiting mail due at once.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from maildesk.core.clock import Clock, ensure_utc
 from maildesk.notify.outbox import QUEUED_MAIL
-from maildesk.notify.transport import DeliveryError, Transport
+from maildesk.notify.transport import DeliveryError, RelayUnavailable, Transport
 from maildesk.store.db import Database
+from maildesk.store.health import OUTGOING, record_failure, record_success
 from maildesk.store.models import Event, OutboxMail
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,13 @@ _MARK_SENT = (
     .execution_options(synchronize_session=False)
 )
 
+_ALL_DUE = (
+    update(OutboxMail)
+    .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at > bindparam("now"))
+    .values(next_attempt_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
 
 def flush_outbox(
     db: Database,
@@ -90,6 +102,8 @@ def flush_outbox(
 ) -> FlushResult:
     """Send every due mail (up to ``limit``, or until ``stopping()``); returns what happened."""
     result = FlushResult()
+    label = f"outgoing mail ({transport.label})"
+    relay_ok = False  # recorded once per flush, not per mail
     try:
         for _ in range(limit):
             if stopping is not None and stopping():
@@ -106,7 +120,10 @@ def flush_outbox(
                     assert row is not None  # locked by this transaction
                     row.attempts += 1
                     row.last_error = str(exc)[:2000]
-                    if exc.permanent or row.attempts >= retry.max_attempts:
+                    relay_down = isinstance(exc, RelayUnavailable)
+                    if isinstance(exc, RelayUnavailable):
+                        record_failure(session, OUTGOING, label, str(exc), exc.hint, now)
+                    if exc.permanent or (row.attempts >= retry.max_attempts and not relay_down):
                         row.status = "failed"
                         result.failed += 1
                         session.add(
@@ -142,6 +159,15 @@ def flush_outbox(
                         break
                     continue
                 session.execute(_MARK_SENT, {"row_id": due.id, "now": now})
+                if not relay_ok:
+                    relay_ok = True
+                    if record_success(session, OUTGOING, label, now):
+                        waiting = session.execute(_ALL_DUE, {"now": now})
+                        log.info(
+                            "%s: delivering again; %d waiting mail(s) made due",
+                            label,
+                            getattr(waiting, "rowcount", 0),
+                        )
                 result.sent += 1
                 log.info("sent %s mail %s to %s", due.kind, due.message_id, ", ".join(due.rcpt_to))
     finally:

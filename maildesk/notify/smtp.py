@@ -2,7 +2,10 @@
 
 A connection is kept open across a flush and re-opened after any error. SMTP
 reply codes decide the outcome: 4xx and network errors are temporary, 5xx
-permanent (for every recipient).
+permanent (for every recipient). Failing to connect, to start TLS or to log
+in, and the relay asking for authentication, are the relay's outage, not the
+mail's (``RelayUnavailable``): the mail waits in the outbox until the relay
+works again.
 """
 
 from __future__ import annotations
@@ -12,7 +15,15 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
-from maildesk.notify.transport import PermanentDeliveryError, TemporaryDeliveryError
+from maildesk.notify.transport import (
+    PermanentDeliveryError,
+    RelayUnavailable,
+    TemporaryDeliveryError,
+)
+
+# Replies that mean "maildesk is not (properly) logged in" (RFC 4954): the
+# relay's configuration, never the recipient's fault.
+AUTH_CODES = frozenset({454, 530, 534, 535, 538})
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,45 @@ class SmtpTransport:
         self.params = params
         self._conn: smtplib.SMTP | None = None
 
+    @property
+    def label(self) -> str:
+        return f"smtp://{self.params.host}:{self.params.port}"
+
+    def _auth_hint(self) -> str:
+        p = self.params
+        if p.username is None:
+            return (
+                f"the relay {p.host}:{p.port} wants a login: set username and password_env "
+                "in [outgoing.smtp]"
+            )
+        return (
+            f"the relay {p.host}:{p.port} refused the login of {p.username!r}: check username "
+            "and the password in [outgoing.smtp] password_env; a provider that switched off "
+            "password login needs OAuth2"
+        )
+
     def _connect(self) -> smtplib.SMTP:
+        try:
+            return self._open()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise RelayUnavailable(
+                f"{self.label}: login refused: {exc.smtp_code} {exc.smtp_error!r}",
+                self._auth_hint(),
+            ) from exc
+        except ssl.SSLError as exc:
+            raise RelayUnavailable(
+                f"{self.label}: TLS failed: {exc}",
+                "check security in [outgoing.smtp] ('tls' for port 465, 'starttls' for 587) "
+                "and that the relay's certificate is valid for its host name",
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RelayUnavailable(
+                f"{self.label}: {type(exc).__name__}: {exc}",
+                f"the relay {self.params.host}:{self.params.port} cannot be reached: check "
+                "host and port in [outgoing.smtp], the network, and that the relay is up",
+            ) from exc
+
+    def _open(self) -> smtplib.SMTP:
         p = self.params
         conn: smtplib.SMTP
         if p.security == "tls":
@@ -59,13 +108,24 @@ class SmtpTransport:
             if all(code >= 500 for code in codes):
                 raise PermanentDeliveryError(f"recipients refused: {detail}") from exc
             raise TemporaryDeliveryError(f"recipients refused: {detail}") from exc
+        except RelayUnavailable:
+            self.close()
+            raise
         except smtplib.SMTPResponseException as exc:
             self.close()
             text = f"{exc.smtp_code} {exc.smtp_error!r}"
+            if exc.smtp_code in AUTH_CODES:
+                raise RelayUnavailable(f"{self.label}: {text}", self._auth_hint()) from exc
             if 500 <= exc.smtp_code < 600:
                 raise PermanentDeliveryError(text) from exc
             raise TemporaryDeliveryError(text) from exc
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.close()
+            raise RelayUnavailable(
+                f"{self.label}: {type(exc).__name__}: {exc}",
+                "the relay dropped the connection: check that it is up and not limiting maildesk",
+            ) from exc
+        except smtplib.SMTPException as exc:
             self.close()
             raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if refused:

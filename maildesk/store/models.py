@@ -259,6 +259,28 @@ class MailboxState(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class SourceHealth(Base):
+    """Whether one mailbox (or outgoing delivery) works, since when not, and why.
+
+    One row per source, shared by every maildesk process on the database, so
+    ``/healthz`` and ``maildesk status`` say the same whichever answers.
+    ``failing_since`` names the outage; ``alerted_since`` is the outage the
+    operator was last told about (cleared once told it is over).
+    """
+
+    __tablename__ = "mailbox_health"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    label: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20))  # ok | failing
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    hint: Mapped[str | None] = mapped_column(Text)
+    alerted_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class QuarantinedMail(Base):
     """Raw mail that could not be handled, kept with the reason; never deleted silently."""
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk.core.clock import Clock, ensure_utc
 from maildesk.store.db import Database
+from maildesk.store.health import FAILING, health_rows
 from maildesk.store.models import (
     Event,
     MailboxState,
@@ -118,11 +119,53 @@ def metrics_text(db: Database, now: datetime) -> str:
                         {"source": state.source, "folder": state.folder},
                     )
                 )
+
+        rows = health_rows(session)
+        out.append(
+            "# HELP maildesk_source_up A mailbox or outgoing delivery works (1) or fails (0)."
+        )
+        out.append("# TYPE maildesk_source_up gauge")
+        for row in rows:
+            out.append(
+                _line("maildesk_source_up", int(row.state != FAILING), {"source": row.source})
+            )
+        out.append("# HELP maildesk_source_last_success_timestamp_seconds Its last success.")
+        out.append("# TYPE maildesk_source_last_success_timestamp_seconds gauge")
+        for row in rows:
+            if row.last_success_at is not None:
+                out.append(
+                    _line(
+                        "maildesk_source_last_success_timestamp_seconds",
+                        row.last_success_at.timestamp(),
+                        {"source": row.source},
+                    )
+                )
+        out.append("# HELP maildesk_source_failing_since_timestamp_seconds Start of its outage.")
+        out.append("# TYPE maildesk_source_failing_since_timestamp_seconds gauge")
+        for row in rows:
+            if row.failing_since is not None:
+                out.append(
+                    _line(
+                        "maildesk_source_failing_since_timestamp_seconds",
+                        row.failing_since.timestamp(),
+                        {"source": row.source},
+                    )
+                )
     return "\n".join(out) + "\n"
 
 
+def _iso(value: datetime | None) -> str | None:
+    return ensure_utc(value).isoformat() if value is not None else None
+
+
 def health(db: Database, now: datetime) -> tuple[bool, dict[str, object]]:
-    """Whether the database answers, and each mailbox's last good poll."""
+    """Whether the database answers; each mailbox's last good poll; each source's state.
+
+    A failing mailbox or relay makes the report ``"status": "degraded"`` and
+    lists it under ``failing``, but the answer stays 200: the process works,
+    and restarting it does not fix a refused password. Only an unreachable
+    database makes it 503.
+    """
     report: dict[str, object] = {"time": now.isoformat()}
     try:
         with db.session() as session:
@@ -133,10 +176,27 @@ def health(db: Database, now: datetime) -> tuple[bool, dict[str, object]]:
                 else None
                 for s in session.scalars(select(MailboxState))
             }
+            rows = health_rows(session)
+            report["sources"] = {
+                row.source: {
+                    "label": row.label,
+                    "state": row.state,
+                    "failing_since": _iso(row.failing_since),
+                    "last_success_at": _iso(row.last_success_at),
+                    "last_error_at": _iso(row.last_error_at),
+                    "last_error": row.last_error,
+                    "what_to_do": row.hint,
+                }
+                for row in rows
+            }
+            failing = [row.source for row in rows if row.state == FAILING]
     except SQLAlchemyError as exc:
         report["database"] = f"unavailable: {type(exc).__name__}"
+        report["status"] = "down"
         return False, report
     report["database"] = "ok"
+    report["failing"] = failing
+    report["status"] = "degraded" if failing else "ok"
     return True, report
 
 

@@ -11,6 +11,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from maildesk.core.clock import Clock
 from maildesk.core.config import Settings
 from maildesk.daemon import Maildesk
 from tests.servers.dovecot import DovecotServer
@@ -145,9 +146,9 @@ def png(size: int = 5000) -> tuple[str, str, bytes]:
 
 
 @contextmanager
-def running(settings: Settings) -> Iterator[Maildesk]:
+def running(settings: Settings, clock: Clock | None = None) -> Iterator[Maildesk]:
     """``maildesk run`` in a thread of the test, stopped (and checked stopped) on exit."""
-    desk = Maildesk(settings)
+    desk = Maildesk(settings, clock=clock)
     desk.prepare()
     stop = threading.Event()
     runner = threading.Thread(target=desk.run_forever, args=(stop,), daemon=True)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from maildesk.daemon import Maildesk
-from maildesk.ingest.imap import Backoff, watch
+from maildesk.ingest.watch import Backoff, watch
 from maildesk.store.models import Ticket
 from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, settings_for
 from tests.servers.dovecot import DovecotServer

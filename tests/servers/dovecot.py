@@ -9,7 +9,9 @@ directory.  It never reads ``/etc/dovecot`` and never touches a system Dovecot.
 The server speaks plain IMAP (no TLS) on ``127.0.0.1:<free port>`` for one user from a
 passwd-file (``support`` / ``secret`` by default), stores mail in maildir and has the
 default Dovecot capabilities, MOVE and IDLE among them.  The hierarchy delimiter is
-``/`` (see ``DovecotServer.delimiter``).
+``/`` and folders live at the top level (see ``DovecotServer.delimiter``); pass
+``namespace_prefix="INBOX.", delimiter="."`` for a server that keeps every folder under
+``INBOX.`` as Courier-IMAP and Cyrus do (``CREATE Processed`` is then refused).
 
 Restarting: ``stop()``/``kill()`` and ``start()`` may be called any number of times on
 the same instance.  The port, the passwd-file and the maildir are kept, so a test can
@@ -151,7 +153,6 @@ class DovecotServer:
     """
 
     host = "127.0.0.1"
-    delimiter = "/"
 
     def __init__(
         self,
@@ -160,6 +161,8 @@ class DovecotServer:
         password: str = "secret",
         binary: str | None = None,
         startup_timeout: float = 10.0,
+        delimiter: str = "/",
+        namespace_prefix: str = "",
     ) -> None:
         found = binary or find_dovecot()
         if found is None:
@@ -168,6 +171,8 @@ class DovecotServer:
         self.user = user
         self.password = password
         self.startup_timeout = startup_timeout
+        self.delimiter = delimiter
+        self.namespace_prefix = namespace_prefix
         self.port = free_port(self.host)
         # Short path under /tmp: Dovecot's unix sockets live in base_dir and socket
         # paths are limited to ~107 bytes.
@@ -286,6 +291,11 @@ class DovecotServer:
                     parts.append(f"--- {path.name} ---\n" + "\n".join(text))
         return "\n".join(parts) or "(Dovecot wrote no log)"
 
+    def set_password(self, password: str) -> None:
+        """Change the user's password; Dovecot sees the new passwd-file at the next login."""
+        self.password = password
+        self._write_passwd()
+
     def _prepare_tree(self) -> None:
         ident = self._identity
         for sub in ("run", "state"):
@@ -293,6 +303,10 @@ class DovecotServer:
         self.home.mkdir(parents=True, mode=0o700)
         if os.geteuid() == 0:
             os.chown(self.home, ident.mail_uid, ident.mail_gid)
+        self._write_passwd()
+
+    def _write_passwd(self) -> None:
+        ident = self._identity
         passwd = self.root / "passwd"
         passwd.write_text(
             f"{self.user}:{{PLAIN}}{self.password}:{ident.mail_uid}:{ident.mail_gid}"
@@ -347,6 +361,7 @@ userdb {{
 namespace inbox {{
   inbox = yes
   separator = {self.delimiter}
+  prefix = {self.namespace_prefix}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -457,6 +472,10 @@ service anvil {{
         """Number of mails in ``folder`` (STATUS MESSAGES)."""
         with self.client() as imap:
             return int(imap.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
+
+    def folder(self, name: str) -> str:
+        """The full name of top-level folder ``name`` here (``INBOX.Processed`` under a prefix)."""
+        return self.namespace_prefix + name
 
     def folders(self) -> list[str]:
         """Names of all folders, INBOX included, sorted."""

@@ -100,6 +100,21 @@ BOUNCE_STAFF: dict[str, Any] = {
     "diagnostic": "550 5.1.1 <jane.doe@client.example>: user unknown",  # may be ""
 }
 
+SOURCE_DOWN: dict[str, Any] = {
+    "label": "imap://support@mail.example:993",  # the mailbox, or the outgoing relay
+    "since": "2026-11-24 09:12 (Europe/Brussels)",
+    "minutes": 15,
+    "error": "LoginError: b'[AUTHENTICATIONFAILED] Authentication failed.'",
+    "hint": "the server refused the login of 'support': check the password",  # may be ""
+    "outgoing": True,  # outgoing delivery: this alert itself waited in the outbox
+}
+
+SOURCE_UP: dict[str, Any] = {
+    "label": "imap://support@mail.example:993",
+    "since": "2026-11-24 09:12 (Europe/Brussels)",
+    "until": "2026-11-24 10:40 (Europe/Brussels)",
+}
+
 STAFF_NEW_TICKET: dict[str, Any] = {
     "tag": TAG,
     "number": NUMBER,
@@ -266,6 +281,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "too_large": TOO_LARGE,
     "staff_unauthenticated": STAFF_UNAUTHENTICATED,
     "bounce_staff": BOUNCE_STAFF,
+    "source_down": SOURCE_DOWN,
+    "source_up": SOURCE_UP,
     "staff_new_ticket": STAFF_NEW_TICKET,
     "command_problems": COMMAND_PROBLEMS,
     "relay": RELAY,
@@ -303,6 +320,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"tag": None, "number": None, "diagnostic": "", "status": ""},
         {"original_subject": f"{TAG} Login page shows error 500"},
     ],
+    "source_down": [{"hint": "", "outgoing": False}],
     "staff_new_ticket": [
         {
             "client_name": None,
@@ -407,6 +425,11 @@ MISSING_EXAMPLES = {
 
 # A flag's phrase is in the body exactly when the flag is set.
 FLAG_WORDS = {
+    "outgoing": {
+        "en": "wait in the outbox",
+        "nl": "wachten deze melding",
+        "fr": "attendent dans la file",
+    },
     "password_warning": {
         "en": "never send passwords",
         "nl": "Stuur nooit wachtwoorden",

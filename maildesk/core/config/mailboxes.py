@@ -38,6 +38,8 @@ class ImapSource(_Model):
     batch_size: Annotated[int, Field(gt=0, le=1000)] = 50
     poll_interval: Annotated[float, Field(gt=0)] = 60.0
     timeout: Annotated[float, Field(gt=0)] = 30.0
+    # A failing mailbox is retried with growing waits, at most this far apart.
+    retry_max_seconds: Annotated[float, Field(gt=0)] = 300.0
 
     @model_validator(mode="after")
     def _plain_only_where_safe(self) -> ImapSource:
@@ -54,6 +56,19 @@ class Intake(_Model):
 
     listener: Listener = Listener()
     imap: tuple[ImapSource, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Intake:
+        # The name keys the mailbox's health, its alerts and its mail's source keys.
+        seen: set[str] = set()
+        for source in self.imap:
+            if source.name in seen:
+                raise ValueError(
+                    f"two [[intake.imap]] mailboxes are named {source.name!r}: give each "
+                    "its own name"
+                )
+            seen.add(source.name)
+        return self
 
 
 class SmtpRelay(_Model):

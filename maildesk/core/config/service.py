@@ -126,11 +126,29 @@ class Tickets(_Model):
 
 
 class Ops(_Model):
-    """The operator endpoints (/healthz, /metrics); keep them on loopback."""
+    """The operator endpoints (/healthz, /metrics) and who is told when a source fails.
+
+    Keep the endpoints on loopback. A mailbox or outgoing delivery that has
+    failed for ``alert_after_minutes`` is mailed about once per outage to
+    ``operator_address`` (the staff when it is unset), and again when it works.
+    """
 
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, lt=65536)] = 8025
+    operator_address: str | None = None
+    alert_after_minutes: Annotated[float, Field(gt=0)] = 15.0
+
+    @field_validator("operator_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        local, at, domain = value.partition("@")
+        if not (local and at and "." in domain) or any(c.isspace() for c in value):
+            raise ValueError(f"{value!r} is not a mail address (name@example.com)")
+        return value
 
 
 class Portal(_Model):
