@@ -116,6 +116,8 @@ def _print_decisions(d: Decisions) -> None:
     typer.echo(f"  sender:    {d.role}" + (f" of client {d.client}" if d.client else ""))
     typer.echo(f"  policy:    {d.policy}")
     typer.echo(f"  priority:  {d.priority} ({d.priority_rule})")
+    if d.priority_unsure:
+        typer.echo(f"  unsure:    {d.priority_unsure}")
     missing = ", ".join(d.missing) if d.missing else "nothing"
     typer.echo(f"  missing:   {missing}")
     for item, evidence in d.found.items():
