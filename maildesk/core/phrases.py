@@ -36,7 +36,7 @@ from typing import Final
 
 import snowballstemmer  # type: ignore[import-untyped]
 
-__all__ = ["MAX_GAP", "MAX_WORDS", "Hit", "Phrase", "Words", "compile_phrases", "words_of"]
+__all__ = ["MAX_GAP", "MAX_WORDS", "Hit", "Phrase", "Words", "compile_phrases", "fold", "words_of"]
 
 #: Other words allowed between two words of a phrase.
 MAX_GAP: Final = 3

@@ -36,6 +36,7 @@ LISTS: Final[dict[str, tuple[str, ...]]] = {
         "impact_unusable",
         "impact_degraded",
         "impact_part",
+        "rest_works",
     ),
     "steps": ("first", "next"),
 }

@@ -17,7 +17,9 @@ so :func:`find_inline_steps` recognises these three forms:
     Within one paragraph, a "first" word (``[steps] first`` of any language's
     ``words.toml``) followed by at least ``min_items - 1`` "next" words
     (``[steps] next``), each at least two words after the one before. "First
-    of all, thanks" has no "next" after it.
+    of all, thanks" has no "next" after it. Without a "first" word,
+    ``min_items`` "next" words in a paragraph that also holds an action word
+    ("clicks Enrol, then Confirm, and then …").
 ``path``
     Within one line, at least three items joined by ``>``, ``→``, ``->``,
     ``=>`` or ``»``, each item one to four words starting with a letter, so a
@@ -33,7 +35,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from maildesk.core.phrases import Hit, Phrase, Words, compile_phrases, words_of
+from maildesk.core.phrases import Hit, Phrase, Words, compile_phrases, fold, words_of
 from maildesk.core.words import LANGUAGES, word_list
 
 __all__ = ["find_inline_steps"]
@@ -79,17 +81,20 @@ def _phrases(name: str) -> dict[str, tuple[Phrase, ...]]:
     return {lang: compile_phrases(lang, word_list(lang, "steps", name)) for lang in LANGUAGES}
 
 
-def _sequence(text: str, min_items: int) -> str | None:
+def _sequence(text: str, min_items: int, action: re.Pattern[str] | None) -> str | None:
     firsts, nexts = _phrases("first"), _phrases("next")
     for paragraph in _PARAGRAPH.split(text):
         for language in LANGUAGES:
             words = words_of(paragraph, language)
             start = _earliest(words.find_all(firsts[language]))
-            if start is None:
-                continue
-            later = _after(words, nexts[language], start.end)
-            if len(later) >= min_items - 1:
-                return f"sequence: {start.found} … {' … '.join(h.found for h in later[:2])}"
+            if start is not None:
+                later = _after(words, nexts[language], start.end)
+                if len(later) >= min_items - 1:
+                    return f"sequence: {start.found} … {' … '.join(h.found for h in later[:2])}"
+            elif action is not None and action.search(fold(paragraph)):
+                later = _after(words, nexts[language], -2)
+                if len(later) >= min_items:
+                    return f"sequence: {' … '.join(h.found for h in later[:3])}"
     return None
 
 
@@ -107,6 +112,13 @@ def _after(words: Words, phrases: tuple[Phrase, ...], position: int) -> list[Hit
     return found
 
 
-def find_inline_steps(text: str, min_items: int) -> str | None:
-    """Evidence of steps written inline in ``text``, or None."""
-    return _numbered(text, min_items) or _path(text) or _sequence(text, min_items)
+def find_inline_steps(
+    text: str, min_items: int, action: re.Pattern[str] | None = None
+) -> str | None:
+    """Evidence of steps written inline in ``text``, or None.
+
+    ``action`` finds an action word in folded text (``intake``'s list): with it,
+    ``min_items`` "next" words in a paragraph that names an action are a
+    sequence too ("she clicks Enrol, then Confirm, and then gets an error").
+    """
+    return _numbered(text, min_items) or _path(text) or _sequence(text, min_items, action)

@@ -424,7 +424,7 @@ def _find_steps(text: str, min_items: int, min_words: int) -> str | None:
     if numbered + bulleted >= min_items:
         kind = "numbered steps" if numbered >= bulleted else "listed steps"
         return f"{numbered + bulleted} {kind}"
-    inline = find_inline_steps(text, min_items)
+    inline = find_inline_steps(text, min_items, _ACTION)
     if inline is not None:
         return inline
     words = len(_WORD.findall(folded))

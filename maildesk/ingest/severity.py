@@ -24,7 +24,12 @@ In that order, first match per sentence; "the service is down" is
 ``service_down`` only without a few-users scope and without a part ("the quiz
 page is down for everyone" is partly unusable: ``all_degraded``). Then the most
 urgent sentence decides the report: one sentence saying that nobody can log in
-outweighs one about a typo. Sentences, not the whole text, because "one student
+outweighs one about a typo. The subject of a reply ("Re: …", "AW: …") is the
+earlier mail's and is not read. Where a scope of one kind lies inside a longer
+one of the other ("enkele student" in "geen enkele student"), the longer counts.
+A report that says the rest works ("de rest werkt wel", ``rest_works``) is at
+most partly unusable: its High sentences count as ``all_degraded``.
+Sentences, not the whole text, because "one student
 cannot open the quiz; all the others can" names everyone and an impact, but not
 together. The subject is a sentence of its own. Every language's lists are
 tried on every sentence, so a mixed-language mail is read too.
@@ -52,6 +57,8 @@ __all__ = ["Reading", "read_severity"]
 #: A sentence ends at ., !, ? or ; before a blank, or at a line break.
 _SENTENCE: Final = re.compile(r"[.!?;]+(?=\s|$)|\n")
 _MAX_CHARS: Final = 20_000
+#: "Re: Storing gisteren" repeats the subject of an earlier mail, not what this one says.
+_REPLY: Final = re.compile(r"\s*(?:re|aw|antw|sv|vs|ref|réf)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 _LABEL: Final = {"high": "High", "normal": "Normal", "low": "Low"}
 
 
@@ -77,6 +84,7 @@ class _Found:
     unusable: list[Hit]
     degraded: list[Hit]
     part: list[Hit]
+    rest: list[Hit]
 
 
 _KINDS: Final = {
@@ -86,6 +94,7 @@ _KINDS: Final = {
     "unusable": "impact_unusable",
     "degraded": "impact_degraded",
     "part": "impact_part",
+    "rest": "rest_works",
 }
 
 
@@ -110,7 +119,26 @@ def _find(sentence: str, lists: dict[str, dict[str, tuple[Phrase, ...]]]) -> _Fo
             for hit in words.find_all(phrases):
                 if all(hit.found != seen.found for seen in hits[kind]):
                     hits[kind].append(hit)
+    # "niemand kan nog inloggen" is no sign that logging in still works.
+    broken = hits["down"] + hits["unusable"]
+    hits["rest"] = [hit for hit in hits["rest"] if not _overlaps(hit, broken)]
+    every, few = hits["scope_all"], hits["scope_few"]
+    hits["scope_all"] = [hit for hit in every if not _inside_longer(hit, few)]
+    hits["scope_few"] = [hit for hit in few if not _inside_longer(hit, every)]
     return _Found(**hits)
+
+
+def _overlaps(hit: Hit, others: list[Hit]) -> bool:
+    return any(o.start < hit.end and hit.start < o.end for o in others)
+
+
+def _inside_longer(hit: Hit, others: list[Hit]) -> bool:
+    """``hit`` is part of a longer scope of the other kind: "enkele student" within
+    "geen enkele student", "personne" within "une personne"."""
+    return any(
+        o.start <= hit.start and hit.end <= o.end and o.end - o.start > hit.end - hit.start
+        for o in others
+    )
 
 
 def _said(hits: list[Hit]) -> str:
@@ -161,6 +189,19 @@ def _unsure(found: _Found) -> str | None:
     return None
 
 
+def _partly(
+    verdict: tuple[Priority, str], found: _Found, rest: list[Hit], cfg: ScopeImpact
+) -> tuple[Priority, str] | None:
+    """The report says the rest works: what is unusable is a part (``all_degraded``)."""
+    if not verdict[1].endswith(("(all users, unusable)", "(the service itself)")):
+        return verdict
+    degraded = _cell(cfg.all_degraded)
+    if degraded is None:
+        return None
+    impact = found.down or found.unusable
+    return degraded, f"impact: {_said(impact)}; but: {_said(rest)} (partly unusable)"
+
+
 def _rank(verdict: tuple[Priority, str]) -> tuple[int, int]:
     """More urgent first; at the same priority, a sentence naming both scope and impact."""
     priority, words = verdict
@@ -172,11 +213,14 @@ def read_severity(subject: str, text: str, cfg: ScopeImpact) -> Reading:
     lists = _lists(cfg)
     best: tuple[Priority, str] | None = None
     unsure: str | None = None
-    for sentence in [subject, *_SENTENCE.split(text[:_MAX_CHARS])]:
-        if not sentence.strip():
-            continue
-        found = _find(sentence, lists)
+    topic = "" if _REPLY.match(subject) else subject
+    sentences = [topic, *_SENTENCE.split(text[:_MAX_CHARS])]
+    found_all = [_find(sentence, lists) for sentence in sentences if sentence.strip()]
+    rest = next((found.rest for found in found_all if found.rest), None)
+    for found in found_all:
         verdict = _verdict(found, cfg)
+        if verdict is not None and rest is not None:
+            verdict = _partly(verdict, found, rest, cfg)
         if verdict is not None and (best is None or _rank(verdict) < _rank(best)):
             best = verdict
         unsure = unsure or _unsure(found)
