@@ -113,7 +113,7 @@ class ScopeImpact(_Model):
     a report that names an impact without a scope (or the reverse) sends the
     on-call person a short "possible outage, not paged" notice. ``words`` adds
     the operator's own words to the built-in lists, per language:
-    ``words.nl.scope_all = ["alle cursisten"]``. See :mod:`maildesk.ingest.severity`.
+    ``words.nl.scope_all = ["alle stagiairs"]``. See :mod:`maildesk.ingest.severity`.
     """
 
     all_unusable: Cell = "high"

@@ -22,7 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
-__all__ = ["LANGUAGES", "LISTS", "WordListError", "load", "word_list"]
+__all__ = ["LANGUAGES", "LISTS", "WordListError", "load", "read_words", "word_list"]
 
 #: The languages that have a word file, as ISO 639-1 codes.
 LANGUAGES: Final = ("en", "nl", "fr", "de")
@@ -58,9 +58,21 @@ def load(language: str) -> dict[str, dict[str, tuple[str, ...]]]:
     where = _path(language)
     try:
         data = (resources.files("maildesk") / "lang" / language / "words.toml").read_bytes()
-        parsed = tomllib.loads(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise WordListError(f"{where}: cannot be read: {exc}") from None
+    return read_words(text, where)
+
+
+def read_words(text: str, where: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The lists :data:`LISTS` names in the TOML ``text`` of a word file, checked.
+
+    ``where`` names the file in errors.
+    """
+    try:
+        parsed = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WordListError(f"{where}: not valid TOML: {exc}") from None
     result: dict[str, dict[str, tuple[str, ...]]] = {}
     for table, names in LISTS.items():
         section = parsed.get(table)
