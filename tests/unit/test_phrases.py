@@ -7,6 +7,9 @@ import pytest
 from maildesk.core.phrases import MAX_GAP, MAX_WORDS, compile_phrases, words_of
 
 
+NOBODY = "niemand meer inloggen"
+
+
 def found(phrase: str, text: str, language: str = "nl") -> str | None:
     (compiled,) = compile_phrases(language, [phrase])
     hit = words_of(text, language).find(compiled)
