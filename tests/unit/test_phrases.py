@@ -6,7 +6,6 @@ import pytest
 
 from maildesk.core.phrases import MAX_GAP, MAX_WORDS, compile_phrases, words_of
 
-
 NOBODY = "niemand meer inloggen"
 
 
