@@ -42,6 +42,7 @@ def test_inline_steps(text: str, evidence: str) -> None:
     [
         "De les begint om 13.00 uur, 2. verdieping.",  # a time, then one number
         "We use version 4.2. Then 3. something",  # no run from 1
+        "Zie hoofdstuk 2. Inleiding en 3. Methode.",  # counts up, but not from 1
         "1. Log in",  # one step is no list
         "First of all, thanks for the quick help.",  # no next step
         "Then it broke again.",  # one "then" and no action
