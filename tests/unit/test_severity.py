@@ -7,6 +7,7 @@ a small part or a few users), and the rule texts from the words in each mail.
 
 from __future__ import annotations
 
+import json
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -240,3 +241,32 @@ def test_an_old_outage_quoted_below_a_question_pages_nobody() -> None:
     )
     decisions = decide(parse(_mail("Nog een vraag", body)), settings)
     assert decisions.priority == "low", decisions.priority_rule
+
+
+# -- maildesk inspect says which words decided ------------------------------------------
+
+
+def test_inspect_names_the_words_and_the_rule(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from maildesk.cli.main import app
+
+    config = str(EXAMPLES / "learning-helpdesk.toml")
+    outage = tmp_path / "outage.eml"
+    outage.write_bytes(_mail("Storing", "Het platform is onbereikbaar voor alle gebruikers.\n"))
+    shown = CliRunner().invoke(app, ["inspect", "--config", config, str(outage)])
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "priority:  high (scope: alle gebruikers; impact: onbereikbaar"
+        " (all users, unusable) → High)" in shown.output
+    )
+    assert "unsure:" not in shown.output
+
+    doubt = tmp_path / "doubt.eml"
+    doubt.write_bytes(_mail("Leerplatform", "Het leerplatform laadt niet.\n"))
+    shown = CliRunner().invoke(app, ["inspect", "--config", config, "--json", str(doubt)])
+    decisions = json.loads(shown.output)["decisions"]
+    text = CliRunner().invoke(app, ["inspect", "--config", config, str(doubt)]).output
+    assert "unsure:    impact without a scope: laadt niet" in text
+    assert decisions["priority"] == "normal"
+    assert decisions["priority_unsure"] == "impact without a scope: laadt niet"
