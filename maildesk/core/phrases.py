@@ -27,6 +27,7 @@ phrase (a phrase's first word is looked up in an index; the gap is bounded).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
@@ -62,10 +63,15 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
         raise ValueError(f"no stemmer for language {language!r}") from None
 
 
+#: A Snowball stemmer object keeps the word it works on: one thread at a time.
+_STEMMING: Final = threading.Lock()
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str, language: str) -> str:
     """The Snowball stem of one folded word."""
-    result: str = _stemmer(language).stemWord(word)
+    with _STEMMING:
+        result: str = _stemmer(language).stemWord(word)
     return result
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maildesk.core.durations import DurationError, parse_duration
-from maildesk.core.words import LANGUAGES, LISTS
+from maildesk.core.words import LANGUAGES, LISTS, WordListError, load
 
 Priority = Literal["high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
@@ -144,6 +144,16 @@ class ScopeImpact(_Model):
                 if not all(entry.strip() for entry in entries):
                     raise ValueError(f"words.{language}.{name}: holds an empty entry")
         return value
+
+    @model_validator(mode="after")
+    def _built_in_lists(self) -> ScopeImpact:
+        """The built-in word files must load: a broken install fails at start, not per mail."""
+        for language in LANGUAGES:
+            try:
+                load(language)
+            except WordListError as exc:
+                raise ValueError(str(exc)) from None
+        return self
 
 
 class PriorityRules(_Model):

@@ -73,3 +73,16 @@ def test_unknown_language_or_list() -> None:
         load("es")
     with pytest.raises(WordListError, match="unknown word list"):
         word_list("en", "priority", "scope_some")
+
+
+def test_a_broken_word_file_fails_the_config_not_a_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    import maildesk.core.policy as policy
+
+    def broken(language: str) -> object:
+        raise WordListError(f"maildesk/lang/{language}/words.toml: table [steps] is missing")
+
+    monkeypatch.setattr(policy, "load", broken)
+    with pytest.raises(ValidationError, match=r"maildesk/lang/en/words\.toml: table \[steps\]"):
+        policy.ScopeImpact()
