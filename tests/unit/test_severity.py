@@ -270,3 +270,10 @@ def test_inspect_names_the_words_and_the_rule(tmp_path: Path) -> None:
     assert "unsure:    impact without a scope: laadt niet" in text
     assert decisions["priority"] == "normal"
     assert decisions["priority_unsure"] == "impact without a scope: laadt niet"
+
+
+def test_a_long_rule_is_cut_to_the_tickets_column() -> None:
+    long_word = "a" * 500  # sender-controlled: a gap may hold any word
+    decision = pick("x", f"Sinds vanochtend kan niemand {long_word} inloggen.")
+    assert decision.priority == "high"
+    assert len(decision.rule) == 200 and decision.rule.endswith("…")
