@@ -54,8 +54,9 @@ from maildesk.core.words import LANGUAGES, word_list
 
 __all__ = ["Reading", "read_severity"]
 
-#: A sentence ends at ., !, ? or ; before a blank, or at a line break.
-_SENTENCE: Final = re.compile(r"[.!?;]+(?=\s|$)|\n")
+#: A sentence ends at ., !, ? or ; before a blank, or at a blank line. A single line
+#: break does not end one: plain-text mail is often wrapped at 72 columns.
+_SENTENCE: Final = re.compile(r"[.!?;]+(?=\s|$)|\n[ \t]*\n")
 _MAX_CHARS: Final = 20_000
 #: "Re: Storing gisteren" repeats the subject of an earlier mail, not what this one says.
 _REPLY: Final = re.compile(r"\s*(?:re|aw|antw|sv|vs|ref|réf)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)

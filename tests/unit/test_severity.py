@@ -277,3 +277,10 @@ def test_a_long_rule_is_cut_to_the_tickets_column() -> None:
     decision = pick("x", f"Sinds vanochtend kan niemand {long_word} inloggen.")
     assert decision.priority == "high"
     assert len(decision.rule) == 200 and decision.rule.endswith("…")
+
+
+def test_a_line_wrapped_at_72_columns_is_one_sentence_and_a_blank_line_ends_one() -> None:
+    wrapped = "Sinds 23:00 kan niemand meer\ninloggen op het leerplatform, dringend"
+    assert pick("Help", wrapped).priority == "high"
+    paragraphs = "One student reported it first\n\nnobody can log in now"
+    assert pick("Help", paragraphs).priority == "high", "few users in another paragraph"
