@@ -121,6 +121,8 @@ def _print_decisions(d: Decisions) -> None:
         typer.echo(f"  verdict:   {d.authentication}")
     typer.echo(f"  policy:    {d.policy}")
     typer.echo(f"  priority:  {d.priority} ({d.priority_rule})")
+    if d.priority_unsure:
+        typer.echo(f"  unsure:    {d.priority_unsure}")
     missing = ", ".join(d.missing) if d.missing else "nothing"
     typer.echo(f"  missing:   {missing}")
     for item, evidence in d.found.items():

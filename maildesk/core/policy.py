@@ -17,6 +17,7 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maildesk.core.durations import DurationError, parse_duration
+from maildesk.core.words import LANGUAGES, LISTS, WordListError, load
 
 Priority = Literal["high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
@@ -193,12 +194,67 @@ class RequiredInfo(_Model):
         )
 
 
+Cell = Literal["high", "normal", "low", "none"]
+
+
+class ScopeImpact(_Model):
+    """Priority read as the contract defines it: who is affected (scope) × how (impact).
+
+    Each cell names the priority a sentence of the report gets when it says that
+    much ("none": this cell decides nothing). ``ask_when_unsure``: out of hours,
+    a report that names an impact without a scope (or the reverse) sends the
+    on-call person a short "possible outage, not paged" notice. ``words`` adds
+    the operator's own words to the built-in lists, per language:
+    ``words.nl.scope_all = ["alle stagiairs"]``. See :mod:`maildesk.ingest.severity`.
+    """
+
+    all_unusable: Cell = "high"
+    service_down: Cell = "high"
+    all_degraded: Cell = "normal"
+    few_users: Cell = "low"
+    small_part: Cell = "low"
+    ask_when_unsure: bool = False
+    words: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
+
+    @field_validator("words")
+    @classmethod
+    def _known_lists(
+        cls, value: dict[str, dict[str, tuple[str, ...]]]
+    ) -> dict[str, dict[str, tuple[str, ...]]]:
+        for language, lists in value.items():
+            if language not in LANGUAGES:
+                raise ValueError(
+                    f"words.{language}: no word lists for language {language!r}"
+                    f" (known: {', '.join(LANGUAGES)})"
+                )
+            for name, entries in lists.items():
+                if name not in LISTS["priority"]:
+                    raise ValueError(
+                        f"words.{language}.{name}: unknown list"
+                        f" (known: {', '.join(LISTS['priority'])})"
+                    )
+                if not all(entry.strip() for entry in entries):
+                    raise ValueError(f"words.{language}.{name}: holds an empty entry")
+        return value
+
+    @model_validator(mode="after")
+    def _built_in_lists(self) -> ScopeImpact:
+        """The built-in word files must load: a broken install fails at start, not per mail."""
+        for language in LANGUAGES:
+            try:
+                load(language)
+            except WordListError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
 class PriorityRules(_Model):
-    """How a new report's priority is chosen: markers, then keywords, then the default."""
+    """How a new report's priority is chosen: markers, scope × impact, keywords, defaults."""
 
     default: Priority = "normal"
     keywords: dict[Priority, tuple[str, ...]] = Field(default_factory=dict)
     markers: dict[Priority, tuple[str, ...]] = Field(default_factory=dict)
+    scope_impact: ScopeImpact | None = None
 
 
 def _minutes(value: str | int, what: str) -> int:

@@ -16,6 +16,7 @@ from maildesk.ingest.priority import decide_priority
 from maildesk.ingest.rules import RuleContext
 from maildesk.mail.authresults import authenticate
 from maildesk.mail.parse import InboundMail
+from maildesk.mail.reply import extract_new_text
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Decisions:
     policy: str
     priority: str
     priority_rule: str
+    priority_unsure: str | None
     missing: list[str]
     found: dict[str, str]
     password_suspected: bool
@@ -67,7 +69,7 @@ def decide(mail: InboundMail, settings: Settings) -> Decisions:
     client = settings.client(client_id) if client_id else None
     decision = decide_priority(
         mail.subject,
-        mail.text,
+        extract_new_text(mail.text),
         policy.priority,
         allow_markers=bool(client and client.allow_priority_markers),
         client_default=client.default_priority if client else None,
@@ -83,6 +85,7 @@ def decide(mail: InboundMail, settings: Settings) -> Decisions:
         policy=policy_name,
         priority=decision.priority,
         priority_rule=decision.rule,
+        priority_unsure=decision.unsure,
         missing=list(check.missing),
         found=dict(check.found),
         password_suspected=check.password_suspected,

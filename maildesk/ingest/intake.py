@@ -47,7 +47,9 @@ Heuristics, per item:
     a bracket (so ``-- `` signature lines and dash-escaped ``- -----BEGIN``
     lines are not items). List lines of the form ``Label: value`` whose label
     is at most three words without an action word (``- Browser: Chrome``) are
-    details, not steps, and are not counted. Or a description: one mail of at
+    details, not steps, and are not counted. Or steps written inside a line:
+    "1. … 2. …", "first … then …", "Menu > Export > CSV"
+    (:mod:`maildesk.ingest.inline_steps`). Or a description: one mail of at
     least ``steps_min_words`` words (runs of letters and digits) holding at
     least one action word in English, Dutch, French or German
     (:data:`ACTION_WORDS`: click, open, go to, select, enter, log in …; klik,
@@ -101,6 +103,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import urlsplit
 
 from maildesk.core.policy import RequiredInfo
+from maildesk.ingest.inline_steps import find_inline_steps
 
 if TYPE_CHECKING:
     from maildesk.mail.parse import InboundMail
@@ -421,6 +424,9 @@ def _find_steps(text: str, min_items: int, min_words: int) -> str | None:
     if numbered + bulleted >= min_items:
         kind = "numbered steps" if numbered >= bulleted else "listed steps"
         return f"{numbered + bulleted} {kind}"
+    inline = find_inline_steps(text, min_items, _ACTION)
+    if inline is not None:
+        return inline
     words = len(_WORD.findall(folded))
     if words >= min_words:
         action = _ACTION.search(folded)

@@ -14,13 +14,20 @@ Order, first hit wins:
    who may set them, e.g. authorised contacts only, so that not every sender
    can page someone at night). ``PriorityRules.markers`` per priority, high
    before normal before low: ``[P1]``, ``urgent`` …
-2. **Keywords** in the subject, then the text: ``PriorityRules.keywords``,
+2. **Scope × impact**, when the policy has ``scope_impact``: who is affected
+   and how, read as the contract's definitions
+   (:mod:`maildesk.ingest.severity`). The rule names the words and the cell:
+   "scope: alle gebruikers; impact: onbereikbaar (all users, unusable) → High".
+   When it decides nothing but is unsure, :attr:`PriorityDecision.unsure`
+   says why, for the out-of-hours notice.
+3. **Keywords** in the subject, then the text: ``PriorityRules.keywords``,
    high before normal before low, each priority's keywords in their configured
    order. The first keyword of the highest priority that matches decides.
-3. The **client's default** priority, if the client has one.
-4. The **policy default** (``PriorityRules.default``).
+4. The **client's default** priority, if the client has one.
+5. The **policy default** (``PriorityRules.default``).
 
-Matching, for markers and keywords alike:
+Matching, for markers and keywords (scope × impact words match by stem, see
+:mod:`maildesk.core.phrases`):
 
 - Case-insensitive and accent-insensitive: both sides are case-folded and
   stripped of diacritics, so "Störung" in config matches "STÖRUNG" and
@@ -55,6 +62,7 @@ from functools import lru_cache
 from typing import Final
 
 from maildesk.core.policy import PRIORITIES, Priority, PriorityRules
+from maildesk.ingest.severity import read_severity
 
 __all__ = [
     "DEFAULT_KEYWORDS",
@@ -70,6 +78,7 @@ class PriorityDecision:
 
     priority: Priority
     rule: str
+    unsure: str | None = None
 
 
 # fmt: off
@@ -149,6 +158,12 @@ def decide_priority(
             for marker in rules.markers.get(priority, ()):
                 if _matches(marker, folded_subject):
                     return PriorityDecision(priority, f"marker {marker.strip()} in subject")
+    unsure: str | None = None
+    if rules.scope_impact is not None:
+        reading = read_severity(subject, text, rules.scope_impact)
+        if reading.priority is not None:
+            return PriorityDecision(reading.priority, _cut(reading.rule))
+        unsure = reading.unsure
     folded_text = _fold(text)
     present = {*_WORD.findall(folded_subject), *_WORD.findall(folded_text)}
     for priority in PRIORITIES:
@@ -156,12 +171,27 @@ def decide_priority(
             if not present.issuperset(_words(keyword)):
                 continue
             if _matches(keyword, folded_subject):
-                return PriorityDecision(priority, f"keyword '{keyword.strip()}' in subject")
+                rule = f"keyword '{keyword.strip()}' in subject"
+                return PriorityDecision(priority, _cut(rule), _unless_high(priority, unsure))
             if _matches(keyword, folded_text):
-                return PriorityDecision(priority, f"keyword '{keyword.strip()}' in text")
+                rule = f"keyword '{keyword.strip()}' in text"
+                return PriorityDecision(priority, _cut(rule), _unless_high(priority, unsure))
     if default is not None:
-        return PriorityDecision(default, "client default")
-    return PriorityDecision(rules.default, "policy default")
+        return PriorityDecision(default, "client default", _unless_high(default, unsure))
+    return PriorityDecision(rules.default, "policy default", _unless_high(rules.default, unsure))
+
+
+#: The ticket's ``priority_rule`` column holds 200 characters.
+_RULE_MAX: Final = 200
+
+
+def _cut(rule: str) -> str:
+    return rule if len(rule) <= _RULE_MAX else rule[: _RULE_MAX - 1] + "…"
+
+
+def _unless_high(priority: Priority, unsure: str | None) -> str | None:
+    """Doubt matters only where the report is not already paged as High."""
+    return None if priority == "high" else unsure
 
 
 def _checked(value: str | None) -> Priority | None:

@@ -33,6 +33,7 @@ from maildesk.mail.reply import extract_new_text
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
 from maildesk.sla.paging import page_if_due
+from maildesk.sla.unsure import notify_unsure
 from maildesk.store.directory import client_info, contact_by_email
 from maildesk.store.models import Attachment, Event, Message, Ticket
 from maildesk.store.tickets import allocate_number
@@ -257,7 +258,7 @@ def open_report(
     client_cfg = settings.client(sender.client_key) if sender.client_key else None
     decision = decide_priority(
         mail.subject,
-        mail.text,
+        extract_new_text(mail.text),  # an old outage quoted below pages nobody
         policy.priority,
         allow_markers=bool(client_cfg and client_cfg.allow_priority_markers),
         client_default=client_cfg.default_priority if client_cfg else None,
@@ -306,6 +307,7 @@ def open_report(
         role=sender.role.value,
         priority=decision.priority,
         priority_rule=decision.rule,
+        priority_unsure=decision.unsure,
         missing=list(check.missing),
         follows=follows.number if follows else None,
     )
@@ -349,6 +351,8 @@ def open_report(
     if needs_approval:
         request_approval(session, ctx, ticket)
     page_if_due(session, ctx, ticket, now, reason="new")
+    if decision.unsure is not None:
+        notify_unsure(session, ctx, ticket, now, decision.unsure)
     return ticket
 
 

@@ -232,9 +232,11 @@ def test_prepaid_assistance_forty_hours(play: Callable[[str], Played]) -> None:
     # A report without the user's login is asked for it, and completed when it comes.
     assert len(run.mails(dsi, f"[#{run.number('P5')}]", "Informations manquantes")) == 1
     assert run.ticket("P5").missing == []
+    # A blocking anomaly is High under this contract's rules (1-hour response target).
     # Thursday 16:45: 15 minutes that day, Good Friday (bank-closed) and Easter Monday
-    # closed, so the 4-hour response target falls on Tuesday at 12:45.
-    assert run.ticket("P5").response_due_at == run.local(2026, 4, 7, 12, 45)
+    # closed, so the other 45 minutes fall on Tuesday from 09:00: 09:45.
+    assert run.ticket("P5").priority == "high"
+    assert run.ticket("P5").response_due_at == run.local(2026, 4, 7, 9, 45)
 
 
 def test_hosting_support_weekend_and_quote(play: Callable[[str], Played]) -> None:

@@ -34,8 +34,12 @@ KEY_LINES = {
         "universite-nord bought 40 h (CONTRAT-2026-01)",
         "[timesheet]: [#2026-000001]",
         "[low_balance]: Université du Nord : heures de support presque épuisées",
-        "ticket 2026-000005 opened: priority normal (policy default), missing: login",
-        "SLA clock started: response due Tue 07 Apr 12:45",
+        # a blocking anomaly is High under this contract's priority rules
+        "ticket 2026-000005 opened: priority high (keyword 'anomalie bloquante' in text),"
+        " missing: login",
+        # complete Thu 02 Apr 16:45, High's 1 h: 15 min that day, Good Friday and Easter
+        # Monday closed, the other 45 min on Tuesday from 09:00
+        "SLA clock started: response due Tue 07 Apr 09:45",
         "Université du Nord: 2 h 45 min left",
     ],
     "hosting-support": [

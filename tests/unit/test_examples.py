@@ -66,3 +66,74 @@ def test_maintenance_subscription_closure_and_cancellation() -> None:
     cancelled = s.policies[s.client("garage-smit").policy].billing  # type: ignore[union-attr]
     assert cancelled.cancelled_on == date(2026, 10, 1)
     assert cancelled.after_cancellation_minimum_minutes == 60
+
+
+# -- priority rules that follow each contract's definitions -----------------------------
+
+
+def _priority(name: str, subject: str, text: str) -> str:
+    from maildesk.ingest.priority import decide_priority
+
+    rules = load_settings(EXAMPLES / f"{name}.toml").policies["default"].priority
+    return decide_priority(subject, text, rules, allow_markers=False, client_default=None).priority
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "priority"),
+    [
+        # High: "the service cannot be used at all"
+        ("Platform down", "Nobody can log in to the platform.", "high"),
+        ("Storing", "Het leerplatform ligt eruit.", "high"),
+        # Normal: "degraded or partly unusable for all users"
+        ("Lenteurs", "La plateforme est très lente pour tous les utilisateurs.", "normal"),
+        # Low: "a small part, or a small number of users"
+        ("Quiz", "Eén student kan de toets niet openen.", "low"),
+        ("Typo", "Small typo on the start page.", "low"),
+        ("Vraag", "Hoe kan ik een groep aanmaken?", "low"),
+    ],
+)
+def test_learning_helpdesk_priorities_follow_its_definitions(
+    subject: str, text: str, priority: str
+) -> None:
+    assert _priority("learning-helpdesk", subject, text) == priority
+
+
+def test_learning_helpdesk_asks_the_on_call_person_when_unsure() -> None:
+    policy = load_settings(EXAMPLES / "learning-helpdesk.toml").policies["default"]
+    assert policy.priority.scope_impact is not None
+    assert policy.priority.scope_impact.ask_when_unsure
+    assert policy.oncall.pages == ("high",), "the emergency service is for High only"
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "priority"),
+    [
+        ("Site en panne", "Notre site boulangerie.example est en panne.", "high"),
+        ("Mail", "All mailboxes cannot receive mail since 21:00: mail down.", "high"),
+        ("Lent", "Le site est lent pour tous nos clients.", "normal"),
+        ("Boîte pleine", "Un seul collaborateur n'arrive pas à envoyer ses mails.", "low"),
+    ],
+)
+def test_hosting_support_pages_urgent_problems_only(subject: str, text: str, priority: str) -> None:
+    assert _priority("hosting-support", subject, text) == priority
+    policy = load_settings(EXAMPLES / "hosting-support.toml").policies["default"]
+    assert policy.oncall.pages == ("high",)
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "priority"),
+    [
+        ("Anomalie bloquante", "Export des notes impossible.", "high"),
+        ("Plateforme", "La plateforme est inaccessible.", "high"),
+        ("Anomalie limitante", "L'export est lent.", "normal"),
+        ("Un élève", "Un seul élève ne peut pas se connecter.", "normal"),
+    ],
+)
+def test_prepaid_assistance_blocking_and_limiting(subject: str, text: str, priority: str) -> None:
+    assert _priority("prepaid-assistance", subject, text) == priority
+
+
+def test_maintenance_subscription_has_no_priorities_to_read() -> None:
+    rules = load_settings(EXAMPLES / "maintenance-subscription.toml").policies["default"].priority
+    assert rules.scope_impact is None and not rules.keywords
+    assert _priority("maintenance-subscription", "Down", "Nobody can log in.") == "normal"

@@ -162,6 +162,17 @@ PAGE: dict[str, Any] = {
     "ack_minutes": 15,  # int: minutes before the next person is paged
 }
 
+POSSIBLE_OUTAGE: dict[str, Any] = {  # to the on-call person: not paged, but maybe an outage
+    "tag": TAG,
+    "number": NUMBER,
+    "subject": "Cannot log in",
+    "client_name": "Acme University",  # str | None
+    "requester": "jane.doe@client.example",
+    "priority": "normal",  # the priority given; never one that pages
+    "unsure": "impact without a scope: can't log in",  # why a person should look
+    "text": CLIENT_TEXT,
+}
+
 PAGE_ACKED: dict[str, Any] = {
     "tag": TAG,
     "number": NUMBER,
@@ -288,6 +299,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "relay": RELAY,
     "page": PAGE,
     "page_acked": PAGE_ACKED,
+    "possible_outage": POSSIBLE_OUTAGE,
     "sla_warning": SLA_WARNING,
     "sla_breach": SLA_BREACH,
     "quote": QUOTE,
@@ -337,6 +349,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "command_problems": [{"problems": COMMAND_PROBLEMS["problems"][:1]}],
     "relay": [{"subject": f"{TAG} Login page shows error 500"}],
     "page": [{"level": 0, "client_name": None, "priority": "normal"}],
+    "possible_outage": [{"client_name": None, "priority": "low"}],
     "sla_warning": [{"target": "resolution", "client_name": None, "priority": "low"}],
     "sla_breach": [{"target": "resolution", "client_name": None, "priority": "normal"}],
     "quote": [{"name": "", "rate": None, "portal_url": None}],
@@ -354,6 +367,7 @@ IN_SUBJECT: dict[str, set[str]] = {
     "staff_new_ticket": {"subject"},
     "relay": {"subject"},
     "page": {"subject"},
+    "possible_outage": {"subject"},
     "quote": {"subject"},
     "timesheet": {"subject"},
 }
