@@ -141,7 +141,10 @@ class Daemon:
 
 
 @pytest.fixture
-def daemon(sqlite_url: str, tmp_path: Path, smtp_sink: SmtpSink) -> Iterator[Daemon]:
+def daemon(
+    sqlite_url: str, tmp_path: Path, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Daemon]:
+    monkeypatch.setenv("MAILDESK_PORTAL_SECRET", "p" * 40)  # the example shares a portal
     port = _free_port()
     settings = load_settings(_config(tmp_path, sqlite_url, smtp_sink, port))
     clock = FakeClock(SATURDAY_NIGHT)
