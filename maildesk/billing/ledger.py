@@ -18,6 +18,15 @@ is no stored balance to drift. The rules, decided here once:
   balance stays the prepaid hours left, a statement's work rows sum to what was
   billed, and the prepaid hours a new punch card brings are never eaten by
   earlier overage (which is invoiced at the rate instead).
+- **Owed time.** Under a prepaid contract without an hourly rate, billed
+  time the bundles cannot cover is a work row with ``bundle_id`` NULL and
+  ``reference`` :data:`DEBT_REFERENCE`, with no counter-entry: the balance goes
+  below zero by what is owed. The next purchase pays it first
+  (:func:`topup`): a pair of ``adjustment`` rows, ``-paid`` drawn from the new
+  purchase and ``+paid`` with no bundle, both with ``reference`` "debt". What is
+  owed is minus the sum of the "debt" rows without a bundle; the balance stays
+  the sum of all entries (so 45 minutes owed and a 40-hour purchase leave
+  39 h 15).
 - **Bundles are drawn oldest first** (by ``at``, then id); one booking may be
   split over several bundles. Its first row carries the booking's key and its
   worked (raw) minutes; further rows carry ``KEY#partN`` and 0 raw minutes.
@@ -51,6 +60,7 @@ from maildesk.store.once import claim
 
 __all__ = [
     "BUNDLE_KINDS",
+    "DEBT_REFERENCE",
     "RATE_REFERENCE",
     "STARTER_REFERENCE",
     "AlreadyBooked",
@@ -69,6 +79,7 @@ __all__ = [
     "hours_to_minutes",
     "is_booked",
     "lock_client",
+    "owed",
     "ticket_billed",
     "topup",
 ]
@@ -76,6 +87,8 @@ __all__ = [
 BUNDLE_KINDS = ("purchase", "grant")
 RATE_REFERENCE = "billed-at-rate"
 """``reference`` of the adjustment that moves rate-billed time out of the balance."""
+DEBT_REFERENCE = "debt"
+"""``reference`` of time owed beyond a prepaid contract, and of its payment."""
 STARTER_REFERENCE = "starter grant"
 """``reference`` of a client's starter grant."""
 
@@ -118,6 +131,11 @@ class Balance:
     """The live bundles (minutes left, not expired), oldest first."""
     had_bundles: bool = False
     """Whether the client was ever sold or granted hours (see :func:`has_bundles`)."""
+
+    @property
+    def owed(self) -> int:
+        """Minutes owed beyond the prepaid hours (a balance is below zero only by a debt)."""
+        return max(0, -self.minutes)
 
     @property
     def drawable(self) -> int:
@@ -370,7 +388,46 @@ def topup(
     )
     session.add(entry)
     session.flush()
+    _pay_debt(session, client.id, entry, now, actor)
     return entry
+
+
+def owed(session: Session, client_id: int) -> int:
+    """Minutes the client owes beyond its prepaid hours, not yet paid by a purchase."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+            LedgerEntry.client_id == client_id,
+            LedgerEntry.reference == DEBT_REFERENCE,
+            LedgerEntry.bundle_id.is_(None),
+        )
+    )
+    return max(0, -int(total or 0))
+
+
+def _pay_debt(
+    session: Session, client_id: int, purchase: LedgerEntry, now: datetime, actor: str
+) -> int:
+    """Pay what the client owes from ``purchase``, first; returns the minutes paid."""
+    paid = min(owed(session, client_id), purchase.minutes)
+    if paid <= 0:
+        return 0
+    note = f"{paid} min owed, paid from {purchase.reference}"
+    for minutes, bundle_id, suffix in ((-paid, purchase.id, "#debt"), (paid, None, "#debt-paid")):
+        session.add(
+            LedgerEntry(
+                client_id=client_id,
+                at=now,
+                kind="adjustment",
+                minutes=minutes,
+                bundle_id=bundle_id,
+                actor=actor,
+                reference=DEBT_REFERENCE,
+                note=note,
+                idempotency_key=entry_key(purchase.idempotency_key + suffix),
+            )
+        )
+    session.flush()
+    return paid
 
 
 def grant_starter(

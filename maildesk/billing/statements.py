@@ -9,8 +9,9 @@ Rules (when and to whom it is sent: :mod:`maildesk.billing.weekly`):
   the week's purchases, grants, expiries and manual adjustments; each work
   line is one ``#time`` entry (date, ticket, who, raw and billed, with what
   was billed at the hourly rate); "hours remaining" is the balance when the
-  statement is made. Opening + movements − time drawn from prepaid hours =
-  closing.
+  statement is made. Opening + movements − time drawn from prepaid hours −
+  time owed = closing; a balance below zero is time owed beyond a prepaid
+  contract without a rate, which the next purchase pays first.
 - **Attachments**: the timesheet as CSV and as .xlsx, the same rows
   (:mod:`maildesk.billing.sheets`).
 """
@@ -25,7 +26,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from maildesk.billing.ledger import RATE_REFERENCE, STARTER_REFERENCE, balances, balances_before
+from maildesk.billing.ledger import (
+    DEBT_REFERENCE,
+    RATE_REFERENCE,
+    STARTER_REFERENCE,
+    balances,
+    balances_before,
+)
 from maildesk.billing.lines import WorkLine, work_lines_by_client
 from maildesk.billing.mailing import client_language, staff_name
 from maildesk.billing.sheets import Cell, csv_bytes, xlsx_bytes
@@ -109,7 +116,8 @@ _MOVEMENTS = (
         LedgerEntry.at >= bindparam("start"),
         LedgerEntry.at < bindparam("end"),
         LedgerEntry.kind.in_(("purchase", "grant", "expiry", "adjustment")),
-        LedgerEntry.reference != RATE_REFERENCE,
+        # Rate-billed time's counter-entries and a debt's payment net out.
+        LedgerEntry.reference.not_in((RATE_REFERENCE, DEBT_REFERENCE)),
     )
     .order_by(LedgerEntry.at, LedgerEntry.id)
 )
@@ -174,13 +182,24 @@ def describe(entry: LedgerEntry, language: str) -> str:
     return f"{words[entry.kind]} {entry.reference}".strip()
 
 
-def _billed_text(line: WorkLine, words: dict[str, str]) -> str:
+def billed_text(line: WorkLine, language: str) -> str:
+    """A line's billed time with what it is: at the rate, owed, included, held."""
+    words = WORDS[language]
     text = format_minutes(line.billed)
     if line.at_rate:
         text += f" ({format_minutes(line.at_rate)} {words['at_rate']})"
-    elif line.category == "included":
-        text += f" ({words['included']})"
+    if line.owed:
+        text += f" ({format_minutes(line.owed)} {words['owed']})"
+    if not line.billed and line.category in ("included", "held", "refused", "unquoted"):
+        text += f" ({words[line.category]})"
     return text
+
+
+def balance_text(minutes: int, language: str) -> str:
+    """Hours left, or, below zero, the time owed and that the next purchase pays it."""
+    if minutes >= 0:
+        return format_minutes(minutes)
+    return f"{format_minutes(-minutes)} {WORDS[language]['owed']}"
 
 
 def timesheet_rows(statement: Statement, settings: Settings) -> list[list[Cell]]:
@@ -209,7 +228,6 @@ def render_statement(
     ctx: MailContext, statement: Statement, portal_url: str | None = None
 ) -> tuple[Rendered, tuple[MailAttachment, ...]]:
     """The statement's mail text (with a link to the client's page) and its two timesheets."""
-    words = WORDS[statement.language]
     zone = statement.zone
     sunday = statement.monday + timedelta(days=6)
     period = f"{statement.week} ({date_range(statement.monday, sunday, statement.language)})"
@@ -228,7 +246,7 @@ def render_statement(
             "subject": line.ticket_subject,
             "who": staff_name(ctx.settings, line.actor),
             "raw": format_compact(line.raw) if line.raw else "0m",
-            "billed": _billed_text(line, words),
+            "billed": billed_text(line, statement.language),
         }
         for line in statement.lines
     ]
@@ -237,11 +255,11 @@ def render_statement(
         statement.language,
         client_name=statement.client_name,
         period=period,
-        opening=format_minutes(statement.opening),
+        opening=balance_text(statement.opening, statement.language),
         purchases=purchases,
         entries=entries,
-        closing=format_minutes(statement.closing),
-        remaining=format_minutes(statement.remaining),
+        closing=balance_text(statement.closing, statement.language),
+        remaining=balance_text(statement.remaining, statement.language),
         support_name=ctx.identity.name,
         portal_url=portal_url,
     )

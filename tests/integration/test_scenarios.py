@@ -277,7 +277,7 @@ def test_maintenance_subscription_december(play: Callable[[str], Played]) -> Non
     assert run.billed("M1") == 0
     # The virus clean-up marked #billable is billed at the hourly rate (1 h 10 -> 1 h 15).
     assert run.billed("M2") == 75
-    assert run.ticket("M2").billable
+    assert run.ticket("M2").scope == "billable"
     # After cancellation, 20 minutes bills the 1-hour minimum.
     assert run.billed("M3") == 60
     with run.run.desk.db.session() as session:
