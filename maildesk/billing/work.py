@@ -206,10 +206,10 @@ def _book(
     terms = decision.terms
     billed = 0
     if decision.bills:
-        worked = group.worked + raw
-        billed = max(
-            0, contracts.group_total(terms.rounding, worked, decision.quoted) - group.billed
-        )
+        total = contracts.group_total(terms.rounding, group.worked + raw, decision.quoted)
+        billed = max(0, total - group.billed)
+    if raw == 0 and billed == 0:  # a release with nothing to bill writes nothing
+        return WorkBooking("nothing", 0)
     draws: list[tuple[int, int]] = []
     at_rate = billed if terms.mode == "rate" else 0
     owed = 0
