@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.billing.ledger import balance, ticket_billed
+from maildesk.billing.ledger import owed as ledger_owed
 from maildesk.demo.stories import BOULANGERIE
 from maildesk.demo.story import Mail, Replay, Step, Story, TopUp, example_settings, replay
 from maildesk.store.models import Client, LedgerEntry, Ticket
@@ -386,6 +387,13 @@ def test_hours_beyond_the_contract_are_owed_and_paid_by_the_next_purchase(
     assert run.balance("universite-nord") == bought - owed == 39 * 60 + 15
     entries = run.entries("universite-nord")
     assert run.balance("universite-nord") == sum(e.minutes for e in entries)
+    # Paid from the new contract itself: it has 39 h 15 left to draw, nothing is owed.
+    with run.run.desk.db.transaction() as session:
+        client_id = run.ticket("P2").client_id
+        assert client_id is not None
+        now = run.run.clock.now()
+        assert [b.remaining for b in balance(session, client_id, now).bundles] == [bought - owed]
+        assert ledger_owed(session, client_id) == 0
     # The next task draws on what is left of the new contract.
     run.mail(6, DSI, "Export", REPORT, "P3", screenshot=True)
     run.mail(7, CLAIRE, "Re: {P3} Export", "Fait.\n\n#time 15m\n#status resolved\n")
