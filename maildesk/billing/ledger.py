@@ -18,15 +18,10 @@ is no stored balance to drift. The rules, decided here once:
   balance stays the prepaid hours left, a statement's work rows sum to what was
   billed, and the prepaid hours a new punch card brings are never eaten by
   earlier overage (which is invoiced at the rate instead).
-- **Owed time.** Under a prepaid contract without an hourly rate, billed
-  time the bundles cannot cover is a work row with ``bundle_id`` NULL and
-  ``reference`` :data:`DEBT_REFERENCE`, with no counter-entry: the balance goes
-  below zero by what is owed. The next purchase pays it first
-  (:func:`topup`): a pair of ``adjustment`` rows, ``-paid`` drawn from the new
-  purchase and ``+paid`` with no bundle, both with ``reference`` "debt". What is
-  owed is minus the sum of the "debt" rows without a bundle; the balance stays
-  the sum of all entries (so 45 minutes owed and a 40-hour purchase leave
-  39 h 15).
+- **Owed time** (:mod:`maildesk.billing.debt`): under a prepaid contract
+  without an hourly rate, billed time the bundles cannot cover is owed (the
+  balance goes below zero by it), and :func:`topup` pays it first from the
+  new purchase.
 - **Bundles are drawn oldest first** (by ``at``, then id); one booking may be
   split over several bundles. Its first row carries the booking's key and its
   worked (raw) minutes; further rows carry ``KEY#partN`` and 0 raw minutes.
@@ -54,6 +49,7 @@ from decimal import Decimal
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.debt import DEBT_REFERENCE, pay_debt
 from maildesk.core.config import Settings
 from maildesk.store.models import Client, LedgerEntry
 from maildesk.store.once import claim
@@ -79,7 +75,6 @@ __all__ = [
     "hours_to_minutes",
     "is_booked",
     "lock_client",
-    "owed",
     "ticket_billed",
     "topup",
 ]
@@ -87,8 +82,6 @@ __all__ = [
 BUNDLE_KINDS = ("purchase", "grant")
 RATE_REFERENCE = "billed-at-rate"
 """``reference`` of the adjustment that moves rate-billed time out of the balance."""
-DEBT_REFERENCE = "debt"
-"""``reference`` of time owed beyond a prepaid contract, and of its payment."""
 STARTER_REFERENCE = "starter grant"
 """``reference`` of a client's starter grant."""
 
@@ -388,46 +381,8 @@ def topup(
     )
     session.add(entry)
     session.flush()
-    _pay_debt(session, client.id, entry, now, actor)
+    pay_debt(session, client.id, entry, now, actor)
     return entry
-
-
-def owed(session: Session, client_id: int) -> int:
-    """Minutes the client owes beyond its prepaid hours, not yet paid by a purchase."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
-            LedgerEntry.client_id == client_id,
-            LedgerEntry.reference == DEBT_REFERENCE,
-            LedgerEntry.bundle_id.is_(None),
-        )
-    )
-    return max(0, -int(total or 0))
-
-
-def _pay_debt(
-    session: Session, client_id: int, purchase: LedgerEntry, now: datetime, actor: str
-) -> int:
-    """Pay what the client owes from ``purchase``, first; returns the minutes paid."""
-    paid = min(owed(session, client_id), purchase.minutes)
-    if paid <= 0:
-        return 0
-    note = f"{paid} min owed, paid from {purchase.reference}"
-    for minutes, bundle_id, suffix in ((-paid, purchase.id, "#debt"), (paid, None, "#debt-paid")):
-        session.add(
-            LedgerEntry(
-                client_id=client_id,
-                at=now,
-                kind="adjustment",
-                minutes=minutes,
-                bundle_id=bundle_id,
-                actor=actor,
-                reference=DEBT_REFERENCE,
-                note=note,
-                idempotency_key=entry_key(purchase.idempotency_key + suffix),
-            )
-        )
-    session.flush()
-    return paid
 
 
 def grant_starter(

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from maildesk.billing.debt import owed as ledger_owed
 from maildesk.billing.ledger import balance, ticket_billed
-from maildesk.billing.ledger import owed as ledger_owed
 from maildesk.demo.stories import BOULANGERIE
 from maildesk.demo.story import Mail, Replay, Step, Story, TopUp, example_settings, replay
 from maildesk.store.models import Client, LedgerEntry, Ticket
