@@ -383,7 +383,13 @@ def test_hours_beyond_the_contract_are_owed_and_paid_by_the_next_purchase(
         assert "tarif horaire" not in _text(mail)
     assert "45 min dû" in _text(run.mails(DSI, "Relevé de temps")[-1])
 
-    run.topup(5, "universite-nord", 40, "CONTRAT-2")
+    # The weekly statement (Monday 30 November, 08:00) closes below zero: time owed.
+    week = 7 * 24
+    run.mail(week - 1, CLAIRE, "Re: {P2} Import", "Suivi.\n\n#internal\n")
+    [statement] = run.mails(DSI, "Relevé hebdomadaire")
+    assert "45 min dû, réglé en premier par le prochain achat" in _text(statement)
+
+    run.topup(week + 5, "universite-nord", 40, "CONTRAT-2")
     assert run.balance("universite-nord") == bought - owed == 39 * 60 + 15
     entries = run.entries("universite-nord")
     assert run.balance("universite-nord") == sum(e.minutes for e in entries)
@@ -395,6 +401,6 @@ def test_hours_beyond_the_contract_are_owed_and_paid_by_the_next_purchase(
         assert [b.remaining for b in balance(session, client_id, now).bundles] == [bought - owed]
         assert ledger_owed(session, client_id) == 0
     # The next task draws on what is left of the new contract.
-    run.mail(6, DSI, "Export", REPORT, "P3", screenshot=True)
-    run.mail(7, CLAIRE, "Re: {P3} Export", "Fait.\n\n#time 15m\n#status resolved\n")
+    run.mail(week + 6, DSI, "Export", REPORT, "P3", screenshot=True)
+    run.mail(week + 7, CLAIRE, "Re: {P3} Export", "Fait.\n\n#time 15m\n#status resolved\n")
     assert run.balance("universite-nord") == bought - owed - 15
