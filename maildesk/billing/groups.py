@@ -4,7 +4,8 @@ Rounding and a quote's cap apply to a group of lines, not to one line (see
 :mod:`maildesk.billing.contracts`). A ticket's lines join, in this order:
 
 - the group of its latest quote (``q<ID>``), pending, accepted or refused:
-  "everything booked on the ticket since the quote was made";
+  "everything booked on the ticket since the quote was made", including the
+  work held under the pending quotes it superseded;
 - else the group of its current intervention (``i<N>``): the ticket's work
   from its opening or last reopening (``tickets.intervention``, counted up by
   :func:`begin_intervention`) until it is resolved.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.contracts import QuoteState
@@ -41,13 +42,20 @@ class Group:
     billed: int
 
 
-def _latest_quote(session: Session, ticket_id: int) -> Quote | None:
-    return session.scalars(
-        select(Quote)
-        .where(Quote.ticket_id == ticket_id, Quote.status.in_(("pending", "accepted", "refused")))
-        .order_by(Quote.id.desc())
-        .limit(1)
-    ).first()
+def _latest_quote(session: Session, ticket_id: int) -> tuple[Quote | None, list[Quote]]:
+    """The ticket's latest quote and the pending ones it superseded (their work is its)."""
+    latest: Quote | None = None
+    replaced: list[Quote] = []
+    for quote in session.scalars(
+        select(Quote).where(Quote.ticket_id == ticket_id).order_by(Quote.id.desc())
+    ):
+        if quote.status != "superseded":
+            if latest is not None:
+                break
+            latest = quote
+        elif latest is not None:
+            replaced.append(quote)
+    return latest, replaced
 
 
 def _state(status: str) -> QuoteState:
@@ -58,13 +66,14 @@ def _state(status: str) -> QuoteState:
 
 def current_group(session: Session, ticket: Ticket) -> Group:
     """The group a line booked now on ``ticket`` joins, with its totals."""
-    quote = _latest_quote(session, ticket.id)
+    quote, replaced = _latest_quote(session, ticket.id)
     name = f"q{quote.id}" if quote is not None else f"i{ticket.intervention}"
-    member = LedgerEntry.billing_group == name
+    member: ColumnElement[bool] = LedgerEntry.billing_group.in_(
+        [name, *(f"q{q.id}" for q in replaced)]
+    )
     if quote is not None:
-        member = or_(
-            member, and_(LedgerEntry.billing_group.is_(None), LedgerEntry.at >= quote.created_at)
-        )
+        since = min(q.created_at for q in (quote, *replaced))
+        member = or_(member, and_(LedgerEntry.billing_group.is_(None), LedgerEntry.at >= since))
     worked, billed = session.execute(
         select(
             func.coalesce(

@@ -17,6 +17,7 @@ from maildesk.billing.ledger import (
     AlreadyBooked,
     balance,
     grant_starter_hours,
+    ticket_billed,
     topup,
 )
 from maildesk.billing.quotes import answer_quote, create_quote
@@ -475,3 +476,19 @@ def test_the_ledger_is_the_only_balance(desk: Desk) -> None:
         desk.book(ticket, minutes, f"k{i}")
         desk.later(hours=2)
     assert desk.balance("acme") == sum(e.minutes for e in desk.entries("acme"))
+
+
+def test_a_new_quote_takes_over_the_work_held_under_the_one_it_superseded(desk: Desk) -> None:
+    ticket_id = desk.ticket("host", "ops@host.example", subject="Migration")
+    with desk.db.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        create_quote(session, desk.ctx, ticket, 60, "Migrate", STAFF)
+    assert desk.book(ticket_id, 50, "k1").category == "held"
+    with desk.db.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        create_quote(session, desk.ctx, ticket, 120, "Migrate, with the mail", STAFF)
+        assert answer_quote(session, desk.ctx, ticket, "accept", "ops@host.example") == "accepted"
+    with desk.db.session() as session:
+        assert ticket_billed(session, ticket_id) == min(-(-50 // 30) * 30, 120)
