@@ -165,7 +165,7 @@ def release(session: Session, ctx: MailContext, ticket: Ticket, actor: str, why:
     worked minutes of its own, dated now); returns the minutes it billed.
     """
     client = ledger.lock_client(session, ticket.client_id) if ticket.client_id else None
-    if client is None:
+    if client is None or ticket.approval == "pending":  # approval releases its own
         return 0
     group = groups.current_group(session, ticket)
     key = ledger.entry_key(f"release:{ticket.id}:{group.name}:{group.billed}")
