@@ -1,25 +1,28 @@
-"""How a contract bills one time entry: which rule applies, and how many minutes (pure).
+"""How a contract bills work: which rule applies, and how many minutes (pure).
 
 Staff record the time they worked; the client's policy (``[policies.X.billing]``)
-decides what it costs. The rules, decided here once:
+decides what it costs. The rules, decided here once (``docs/billing.md`` works
+them through on the four example contracts):
 
-- **Which rule.** In this order: from the contract's ``cancelled_on`` date
-  every entry is billed at the hourly rate with the after-cancellation rounding
-  (the maintenance contract: "a minimum of 1 hour"); work marked ``#billable``
-  (``ticket.billable``: outside the contract's scope) is billed at the hourly
-  rate under every kind of contract; otherwise *prepaid* work draws on the
-  bundles (and what they cannot cover is overage at the rate), *subscription*
-  work is included (recorded, billed 0) and *hourly* work is billed at the rate.
-- **Rounding per entry**: each ``#time`` line is rounded on its own (every
-  started unit is due, then the minimum per intervention), and both the raw
-  and the billed minutes are kept.
-- **Quote cap over the ticket's total**: on a ticket with an accepted quote,
-  the billed total is capped at the quoted time. Entry by entry that means: an
-  entry bills its rounded minutes until the ticket's billed total reaches the
-  quote, the entry that crosses the quote bills what is left of it, and later
-  entries bill 0 (their raw time is still recorded). A 2 h quote with one
-  entry of 2 h 40 min bills 2 h; with 1 h 10 min under a half-hour unit it
-  bills 1 h 30 min.
+- **Scope.** Work is *included* (recorded, billed 0) or *billable*. The line's
+  own mark (``#time 30m #included``) decides, else a quote on the ticket (quoted
+  work is billable), else the ticket's mark (``#billable``/``#included``), else
+  the policy's ``default_scope``. From the contract's ``cancelled_on`` date
+  unmarked work is billable, at the rate, with the after-cancellation rounding.
+- **How billable work is paid.** *prepaid*: drawn from the bundles; what they
+  cannot cover is billed at the rate, or, without a rate, owed (a debt the
+  next purchase pays first). *subscription* and *hourly*: at the rate.
+- **Held work.** Billable work is recorded but not billed (yet) while a quote
+  on the ticket is pending (``held``), after the client refused it
+  (``refused``, unless staff mark it billable), and, under ``quote_required``,
+  on a ticket without an accepted quote that staff did not mark billable
+  (``unquoted``).
+- **Rounding per intervention, capped by a quote.** The work a rounding
+  applies to is a *group*: one intervention of a ticket, or everything booked
+  on it since its quote was made. The group's billed total is
+  ``min(rounded(total worked), quoted)`` (:func:`group_total`); each line books
+  the difference between that total after it and what the group was billed
+  before, so three 10-minute lines under a 30-minute unit bill 30, not 90.
 - **Low balance**: the threshold is the larger of ``low_balance_hours`` and
   ``low_balance_percent`` of the last bundle bought or granted; 0 means never.
 """
@@ -35,54 +38,112 @@ from maildesk.core.policy import BillingConfig
 from maildesk.core.rounding import Rounding, cap_to_quote
 
 __all__ = [
+    "HELD_CATEGORIES",
     "Category",
+    "Decision",
     "Mode",
+    "QuoteState",
+    "Scope",
     "Terms",
     "allocate",
-    "bill_entry",
+    "decide",
     "format_rate",
+    "group_total",
     "low_balance_threshold",
     "terms_for",
 ]
 
 Mode = Literal["prepaid", "rate", "included"]
-Category = Literal["prepaid", "overage", "hourly", "billable", "included", "after_cancellation"]
+Scope = Literal["included", "billable"]
+QuoteState = Literal["none", "pending", "accepted", "refused"]
+Category = Literal[
+    "prepaid",
+    "overage",
+    "debt",
+    "hourly",
+    "billable",
+    "after_cancellation",
+    "included",
+    "held",
+    "refused",
+    "unquoted",
+]
 """Why an entry is billed the way it is; stored as the work row's ``reference``."""
+HELD_CATEGORIES: tuple[Category, ...] = ("held", "refused", "unquoted")
+"""Billable work recorded but not billed (yet): it counts in its group's total."""
 
 
 @dataclass(frozen=True)
 class Terms:
-    """The rule that bills an entry: draw from bundles, bill at the rate, or include."""
+    """The rule that pays billable work: draw from bundles, bill at the rate, or include."""
 
     mode: Mode
     category: Category
     rounding: Rounding
 
 
-def terms_for(billing: BillingConfig, *, billable: bool, on: date) -> Terms:
-    """The terms for work done on day ``on`` (the contract's local date)."""
-    if billing.cancelled_on is not None and on >= billing.cancelled_on:
+@dataclass(frozen=True)
+class Decision:
+    """What one line of work gets: its terms, and whether its group is billed now."""
+
+    terms: Terms
+    category: Category
+    """The line's category when nothing is billed (``included`` or a held one)."""
+    bills: bool
+    """Whether the group's total is billed now (False: the line is included or held)."""
+    quoted: int | None = None
+    """The cap on the group's billed total (an accepted quote's minutes)."""
+
+
+def terms_for(billing: BillingConfig, *, scope: Scope | None, on: date) -> Terms:
+    """The terms for work of ``scope`` (None: unmarked) done on day ``on`` (local date)."""
+    cancelled = billing.cancelled_on is not None and on >= billing.cancelled_on
+    if cancelled:
         unit = billing.after_cancellation_unit_minutes or billing.unit_minutes
         rounding = Rounding(unit, billing.after_cancellation_minimum_minutes)
+    else:
+        rounding = Rounding(billing.unit_minutes, billing.minimum_minutes)
+    effective = scope or ("billable" if cancelled else billing.scope)
+    if effective == "included":
+        return Terms("included", "included", rounding)
+    if cancelled:
         return Terms("rate", "after_cancellation", rounding)
-    rounding = Rounding(billing.unit_minutes, billing.minimum_minutes)
-    if billable:
-        return Terms("rate", "billable", rounding)
     if billing.kind == "prepaid":
         return Terms("prepaid", "prepaid", rounding)
     if billing.kind == "subscription":
-        return Terms("included", "included", rounding)
+        return Terms("rate", "billable", rounding)
     return Terms("rate", "hourly", rounding)
 
 
-def bill_entry(terms: Terms, raw_minutes: int, billed_so_far: int, quoted: int | None) -> int:
-    """Billed minutes for one entry, given what the ticket was billed before and its quote."""
+def decide(
+    billing: BillingConfig,
+    *,
+    line_scope: Scope | None,
+    ticket_scope: Scope | None,
+    quote: QuoteState,
+    quoted: int | None,
+    on: date,
+) -> Decision:
+    """How a line of work is billed (see the module's rules)."""
+    scope = line_scope or ("billable" if quote != "none" else ticket_scope)
+    terms = terms_for(billing, scope=scope, on=on)
     if terms.mode == "included":
-        return 0
-    rounded = terms.rounding.bill(raw_minutes)
-    if quoted is None:
-        return rounded
-    return max(0, cap_to_quote(billed_so_far + rounded, quoted) - billed_so_far)
+        return Decision(terms, "included", bills=False)
+    marked_billable = (line_scope or ticket_scope) == "billable"
+    if quote == "pending":
+        return Decision(terms, "held", bills=False)
+    if quote == "accepted":
+        return Decision(terms, terms.category, bills=True, quoted=quoted)
+    if quote == "refused" and not marked_billable:
+        return Decision(terms, "refused", bills=False)
+    if quote == "none" and billing.quote_required and not marked_billable:
+        return Decision(terms, "unquoted", bills=False)
+    return Decision(terms, terms.category, bills=True)
+
+
+def group_total(rounding: Rounding, worked: int, quoted: int | None) -> int:
+    """What a group of work (an intervention, or a quote's work) bills in all."""
+    return cap_to_quote(rounding.bill(worked), quoted)
 
 
 def allocate(

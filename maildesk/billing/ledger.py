@@ -18,6 +18,10 @@ is no stored balance to drift. The rules, decided here once:
   balance stays the prepaid hours left, a statement's work rows sum to what was
   billed, and the prepaid hours a new punch card brings are never eaten by
   earlier overage (which is invoiced at the rate instead).
+- **Owed time** (:mod:`maildesk.billing.debt`): under a prepaid contract
+  without an hourly rate, billed time the bundles cannot cover is owed (the
+  balance goes below zero by it), and :func:`topup` pays it first from the
+  new purchase.
 - **Bundles are drawn oldest first** (by ``at``, then id); one booking may be
   split over several bundles. Its first row carries the booking's key and its
   worked (raw) minutes; further rows carry ``KEY#partN`` and 0 raw minutes.
@@ -45,12 +49,14 @@ from decimal import Decimal
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.debt import DEBT_REFERENCE, pay_debt
 from maildesk.core.config import Settings
 from maildesk.store.models import Client, LedgerEntry
 from maildesk.store.once import claim
 
 __all__ = [
     "BUNDLE_KINDS",
+    "DEBT_REFERENCE",
     "RATE_REFERENCE",
     "STARTER_REFERENCE",
     "AlreadyBooked",
@@ -118,6 +124,11 @@ class Balance:
     """The live bundles (minutes left, not expired), oldest first."""
     had_bundles: bool = False
     """Whether the client was ever sold or granted hours (see :func:`has_bundles`)."""
+
+    @property
+    def owed(self) -> int:
+        """Minutes owed beyond the prepaid hours (a balance is below zero only by a debt)."""
+        return max(0, -self.minutes)
 
     @property
     def drawable(self) -> int:
@@ -370,6 +381,7 @@ def topup(
     )
     session.add(entry)
     session.flush()
+    pay_debt(session, client.id, entry, now, actor)
     return entry
 
 

@@ -3,7 +3,8 @@
 A booking split over two bundles, or partly drawn and partly overage, is
 several ledger rows (see :mod:`maildesk.billing.ledger`); timesheets and
 statements show it as one line with its raw and billed minutes, and how much
-of the billed time came from prepaid hours and how much is billed at the rate.
+of the billed time came from prepaid hours, how much is billed at the rate and
+how much is owed (beyond a prepaid contract without a rate).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from maildesk.billing.ledger import booking_key
+from maildesk.billing.ledger import DEBT_REFERENCE, booking_key
 from maildesk.store.models import LedgerEntry, Ticket
 
 __all__ = ["WorkLine", "work_lines", "work_lines_by_client"]
@@ -36,6 +37,8 @@ class WorkLine:
     billed: int = 0
     drawn: int = 0
     at_rate: int = 0
+    owed: int = 0
+    """Billed beyond a prepaid contract without a rate: owed until the next purchase."""
 
 
 @functools.cache
@@ -115,6 +118,8 @@ def _fold(rows: Iterable[Any]) -> list[WorkLine]:
         line.billed += billed
         if row.bundle_id is not None:
             line.drawn += billed
+        elif row.reference == DEBT_REFERENCE:
+            line.owed += billed
         else:
             line.at_rate += billed
     return list(lines.values())

@@ -32,6 +32,7 @@ from maildesk.billing.ledger import Bundle
 from maildesk.billing.lines import work_lines
 from maildesk.billing.mailing import client_language, local_date, notice_recipients, queue
 from maildesk.billing.mailing import staff_name as _staff_name
+from maildesk.billing.statements import balance_text, billed_text
 from maildesk.core.durations import format_minutes
 from maildesk.core.policy import BillingConfig
 from maildesk.notify.context import MailContext
@@ -118,7 +119,7 @@ def send_timesheet(
             "date": local_date(line.at, zone),
             "who": _staff_name(ctx.settings, line.actor),
             "raw": format_minutes(line.raw),
-            "billed": format_minutes(line.billed),
+            "billed": billed_text(line, ticket.language),
         }
         for line in work_lines(session, ticket_id=ticket.id)
     ]
@@ -135,5 +136,5 @@ def send_timesheet(
         subject=ticket.subject,
         client_name=client.name,
         entries=entries,
-        remaining=format_minutes(remaining) if remaining is not None else None,
+        remaining=balance_text(remaining, ticket.language) if remaining is not None else None,
     )

@@ -10,42 +10,33 @@ Rules:
   when its new text says yes or no (:mod:`maildesk.billing.answers`) and the
   writer is an authorised contact; an answer from anyone else is recorded as
   an event and changes nothing.
-- On a ticket with accepted quotes, the billed total is capped at their sum
-  (:func:`accepted_minutes`, applied by :mod:`maildesk.billing.contracts`). A
-  pending or refused quote caps nothing.
+- Money (:mod:`maildesk.billing.contracts`): everything booked on the ticket
+  since its latest quote was made is that quote's work. While the quote is
+  pending it is held, not billed. When the client accepts, the held work is
+  billed at once (:func:`~maildesk.billing.work.release`) and the quote caps
+  the billed total: ``min(rounded actual, quoted)``. When the client refuses,
+  its work stays unbilled unless staff mark the ticket ``#billable``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.answers import Answer, read_answer
 from maildesk.billing.contracts import format_rate
 from maildesk.billing.mailing import authorised_contacts, is_authorised, queue
+from maildesk.billing.work import release
 from maildesk.core.durations import format_minutes
 from maildesk.notify.context import MailContext
 from maildesk.store.models import Client, Contact, Event, Quote, Ticket
 
 __all__ = [
-    "accepted_minutes",
     "answer_quote",
     "create_quote",
     "pending_quote",
     "record_quote_answer",
 ]
-
-
-def accepted_minutes(session: Session, ticket_id: int) -> int | None:
-    """The quoted minutes the ticket's billing is capped at, or None when nothing was accepted."""
-    total = session.scalar(
-        select(func.sum(Quote.minutes)).where(
-            Quote.ticket_id == ticket_id, Quote.status == "accepted"
-        )
-    )
-    return None if total is None else int(total)
 
 
 def pending_quote(session: Session, ticket_id: int) -> Quote | None:
@@ -134,23 +125,25 @@ def answer_quote(
     answer = read_answer(text)
     if answer is None:
         return None
-    return record_quote_answer(session, ticket, quote, answer, actor, ctx.clock.now())
+    return record_quote_answer(session, ctx, ticket, quote, answer, actor)
 
 
 def record_quote_answer(
     session: Session,
+    ctx: MailContext,
     ticket: Ticket,
     quote: Quote,
     answer: Answer,
     actor: str,
-    now: datetime,
     via: str = "mail",
 ) -> str | None:
     """Record ``actor``'s answer to ``quote``, the same whether it came by mail or the portal.
 
     Returns the quote's new status, or None when ``actor`` may not answer (an
-    event records the attempt) or the quote is no longer pending.
+    event records the attempt) or the quote is no longer pending. Accepting it
+    bills the work held while it was pending.
     """
+    now = ctx.clock.now()
     if quote.status != "pending" or quote.ticket_id != ticket.id:
         return None
     if not is_authorised(session, ticket, actor):
@@ -181,4 +174,7 @@ def record_quote_answer(
             detail={"quote_id": quote.id, "minutes": quote.minutes, "via": via},
         )
     )
+    if quote.status == "accepted":
+        session.flush()
+        release(session, ctx, ticket, actor, f"quote {quote.id} accepted")
     return quote.status

@@ -11,7 +11,9 @@ Rules (when and to whom it is sent: :mod:`maildesk.billing.weekly`):
   was billed at the hourly rate); the hours left "now" are the balance when
   the statement is made, and the mail says so beside the closing balance
   (named with the week's last day), since hours bought after the week differ.
-  Opening + movements − time drawn from prepaid hours = closing.
+  Opening + movements − time drawn from prepaid hours − time owed = closing; a
+  balance below zero is time owed beyond a prepaid contract without a rate,
+  which the next purchase pays first.
 - **Attachments**: the timesheet as CSV and as .xlsx, the same rows
   (:mod:`maildesk.billing.sheets`).
 """
@@ -26,7 +28,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from maildesk.billing.ledger import RATE_REFERENCE, STARTER_REFERENCE, balances, balances_before
+from maildesk.billing.ledger import (
+    DEBT_REFERENCE,
+    RATE_REFERENCE,
+    STARTER_REFERENCE,
+    balances,
+    balances_before,
+)
 from maildesk.billing.lines import WorkLine, work_lines_by_client
 from maildesk.billing.mailing import client_language, staff_name
 from maildesk.billing.sheets import Cell, csv_bytes, xlsx_bytes
@@ -111,7 +119,8 @@ _MOVEMENTS = (
         LedgerEntry.at >= bindparam("start"),
         LedgerEntry.at < bindparam("end"),
         LedgerEntry.kind.in_(("purchase", "grant", "expiry", "adjustment")),
-        LedgerEntry.reference != RATE_REFERENCE,
+        # Rate-billed time's counter-entries and a debt's payment net out.
+        LedgerEntry.reference.not_in((RATE_REFERENCE, DEBT_REFERENCE)),
     )
     .order_by(LedgerEntry.at, LedgerEntry.id)
 )
@@ -176,13 +185,24 @@ def describe(entry: LedgerEntry, language: str) -> str:
     return f"{words[entry.kind]} {entry.reference}".strip()
 
 
-def _billed_text(line: WorkLine, words: dict[str, str]) -> str:
+def billed_text(line: WorkLine, language: str) -> str:
+    """A line's billed time with what it is: at the rate, owed, included, held."""
+    words = WORDS[language]
     text = format_minutes(line.billed)
     if line.at_rate:
         text += f" ({format_minutes(line.at_rate)} {words['at_rate']})"
-    elif line.category == "included":
-        text += f" ({words['included']})"
+    if line.owed:
+        text += f" ({format_minutes(line.owed)} {words['owed']})"
+    if not line.billed and line.category in ("included", "held", "refused", "unquoted"):
+        text += f" ({words[line.category]})"
     return text
+
+
+def balance_text(minutes: int, language: str) -> str:
+    """Hours left, or, below zero, the time owed and that the next purchase pays it."""
+    if minutes >= 0:
+        return format_minutes(minutes)
+    return f"{format_minutes(-minutes)} {WORDS[language]['owed']}"
 
 
 def timesheet_rows(statement: Statement, settings: Settings) -> list[list[Cell]]:
@@ -211,7 +231,6 @@ def render_statement(
     ctx: MailContext, statement: Statement, portal_url: str | None = None
 ) -> tuple[Rendered, tuple[MailAttachment, ...]]:
     """The statement's mail text (with a link to the client's page) and its two timesheets."""
-    words = WORDS[statement.language]
     zone = statement.zone
     sunday = statement.monday + timedelta(days=6)
     period = f"{statement.week} ({date_range(statement.monday, sunday, statement.language)})"
@@ -230,7 +249,7 @@ def render_statement(
             "subject": line.ticket_subject,
             "who": staff_name(ctx.settings, line.actor),
             "raw": format_minutes(line.raw),
-            "billed": _billed_text(line, words),
+            "billed": billed_text(line, statement.language),
         }
         for line in statement.lines
     ]
@@ -239,12 +258,12 @@ def render_statement(
         statement.language,
         client_name=statement.client_name,
         period=period,
-        opening=format_minutes(statement.opening),
+        opening=balance_text(statement.opening, statement.language),
         purchases=purchases,
         entries=entries,
-        closing=format_minutes(statement.closing),
+        closing=balance_text(statement.closing, statement.language),
         week_end=format_day(sunday, statement.language),
-        remaining=format_minutes(statement.remaining),
+        remaining=balance_text(statement.remaining, statement.language),
         support_name=ctx.identity.name,
         portal_url=portal_url,
     )

@@ -16,6 +16,10 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "work": "Work",
         "at_rate": "at the hourly rate",
         "included": "included",
+        "owed": "owed, paid first by the next purchase",
+        "held": "not billed yet: quote awaiting your answer",
+        "refused": "not billed: quote refused",
+        "unquoted": "not billed",
         "total": "Total",
         "header": "Date|Ticket|Subject|Staff|Worked (min)|Billed (min)"
         "|From prepaid hours (min)|At the hourly rate (min)",
@@ -28,6 +32,10 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "work": "Werk",
         "at_rate": "tegen uurtarief",
         "included": "inbegrepen",
+        "owed": "verschuldigd, eerst betaald uit de volgende aankoop",
+        "held": "nog niet gefactureerd: offerte wacht op uw antwoord",
+        "refused": "niet gefactureerd: offerte geweigerd",
+        "unquoted": "niet gefactureerd",
         "total": "Totaal",
         "header": "Datum|Ticket|Onderwerp|Medewerker|Gewerkt (min)|Gefactureerd (min)"
         "|Van vooraf betaalde uren (min)|Tegen uurtarief (min)",
@@ -40,6 +48,10 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "work": "Travail",
         "at_rate": "au tarif horaire",
         "included": "inclus",
+        "owed": "dû, réglé en premier par le prochain achat",
+        "held": "pas encore facturé : devis en attente de votre réponse",
+        "refused": "non facturé : devis refusé",
+        "unquoted": "non facturé",
         "total": "Total",
         "header": "Date|Ticket|Objet|Intervenant|Travail (min)|Facturé (min)"
         "|Sur les heures prépayées (min)|Au tarif horaire (min)",

@@ -19,6 +19,13 @@ line, inside the mail's transaction. Rules (the ledger's own are in
   ``time_unbooked`` event only (there is no ledger to book it on).
 - The starter grant is given on the client's first booking if start-up did
   not give it already; due expiries are written off before drawing.
+- **Billed by group.** How much a line bills is decided by
+  :mod:`maildesk.billing.contracts` over the ticket's current group
+  (:mod:`maildesk.billing.groups`): the difference between the group's billed
+  total with the line and without it. :func:`release` bills what a group's
+  held lines owe once they may be billed (a quote accepted, ``#billable``).
+- Under ``quote_required``, the staff member who books time on a ticket
+  without an accepted quote is told once per ticket (``unquoted_time``).
 - Then the notices (low balance, used up) and, if configured, the timesheet.
 """
 
@@ -32,16 +39,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk.billing import contracts, ledger
+from maildesk.billing import contracts, groups, ledger
+from maildesk.billing.mailing import queue
 from maildesk.billing.notices import balance_notices, send_timesheet, timesheet_enabled
-from maildesk.billing.quotes import accepted_minutes
 from maildesk.notify.context import MailContext
 from maildesk.store.models import Client, Event, LedgerEntry, Ticket
 from maildesk.store.once import claim, claimed
 
-__all__ = ["WorkBooking", "record_work", "release_held"]
+__all__ = ["WorkBooking", "record_work", "release", "release_held"]
 
-Status = Literal["booked", "held", "duplicate", "no_client"]
+Status = Literal["booked", "held", "duplicate", "no_client", "nothing"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,9 @@ class WorkBooking:
     remaining: int | None = None
     """Prepaid minutes left after the booking (None: not a prepaid contract)."""
     notices: tuple[str, ...] = ()
-    """Mails queued because of it: ``low_balance``, ``balance_zero``, ``timesheet``."""
+    """Mails queued: ``low_balance``, ``balance_zero``, ``timesheet``, ``unquoted_time``."""
+    owed: int = 0
+    """Minutes beyond a prepaid contract without a rate: owed, paid by the next purchase."""
 
 
 def record_work(
@@ -70,12 +79,14 @@ def record_work(
     *,
     source: str = "",
     timesheet: bool = True,
+    scope: contracts.Scope | None = None,
 ) -> WorkBooking:
     """Book ``raw_minutes`` of work by ``actor`` on ``ticket`` (see the module's rules).
 
     ``source`` says where the entry came from for people (e.g. the mail's
     Message-ID and line). ``timesheet=False`` skips the timesheet mail, for
-    all but the last ``#time`` line of one staff mail.
+    all but the last ``#time`` line of one staff mail. ``scope`` is the line's
+    own mark (``#time 30m #included``), which wins over the ticket's.
     """
     if raw_minutes <= 0:
         raise ValueError(f"work time must be positive, not {raw_minutes} minutes")
@@ -103,11 +114,18 @@ def record_work(
                 at=now,
                 kind="time_held",
                 actor=actor,
-                detail={"key": stored, "minutes": raw_minutes, "source": source},
+                detail={
+                    "key": stored,
+                    "minutes": raw_minutes,
+                    "source": source,
+                    "scope": scope,
+                },
             )
         )
         return WorkBooking("held", raw_minutes)
-    return _book(session, ctx, ticket, client, raw_minutes, actor, stored, source, now, timesheet)
+    return _book(
+        session, ctx, ticket, client, raw_minutes, actor, stored, source, now, timesheet, scope
+    )
 
 
 def release_held(session: Session, ctx: MailContext, ticket: Ticket) -> list[WorkBooking]:
@@ -134,9 +152,29 @@ def release_held(session: Session, ctx: MailContext, ticket: Ticket) -> list[Wor
             str(event.detail.get("source", "")),
             now,
             timesheet=i == len(pending) - 1,
+            scope=_scope(event.detail.get("scope")),
         )
         for i, event in enumerate(pending)
     ]
+
+
+def release(session: Session, ctx: MailContext, ticket: Ticket, actor: str, why: str) -> int:
+    """Bill the ticket's current group up to what it now owes (a quote accepted, ``#billable``).
+
+    Held lines counted in the group's total are billed by one new entry (no
+    worked minutes of its own, dated now); returns the minutes it billed.
+    """
+    client = ledger.lock_client(session, ticket.client_id) if ticket.client_id else None
+    if client is None or ticket.approval == "pending":  # approval releases its own
+        return 0
+    group = groups.current_group(session, ticket)
+    key = ledger.entry_key(f"release:{ticket.id}:{group.name}:{group.billed}")
+    if ledger.is_booked(session, key):
+        return 0
+    booking = _book(
+        session, ctx, ticket, client, 0, actor, key, why, ctx.clock.now(), timesheet=False
+    )
+    return booking.billed
 
 
 def _book(
@@ -150,35 +188,58 @@ def _book(
     source: str,
     now: datetime,
     timesheet: bool,
+    scope: contracts.Scope | None = None,
 ) -> WorkBooking:
     _, policy = ctx.settings.policy_for(client.key)
     billing = policy.billing
     ledger.grant_starter(session, client, ledger.hours_to_minutes(billing.starter_grant_hours), now)
     on = now.astimezone(ZoneInfo(policy.calendar.timezone)).date()
-    terms = contracts.terms_for(billing, billable=ticket.billable, on=on)
-    billed = contracts.bill_entry(
-        terms, raw, ledger.ticket_billed(session, ticket.id), accepted_minutes(session, ticket.id)
+    group = groups.current_group(session, ticket)
+    decision = contracts.decide(
+        billing,
+        line_scope=scope,
+        ticket_scope=_scope(ticket.scope),
+        quote=group.quote,
+        quoted=group.quoted,
+        on=on,
     )
+    terms = decision.terms
+    billed = 0
+    if decision.bills:
+        total = contracts.group_total(terms.rounding, group.worked + raw, decision.quoted)
+        billed = max(0, total - group.billed)
+    if raw == 0 and billed == 0:  # a release with nothing to bill writes nothing
+        return WorkBooking("nothing", 0)
     draws: list[tuple[int, int]] = []
     at_rate = billed if terms.mode == "rate" else 0
-    category: str = terms.category
+    owed = 0
+    category: str = decision.category
     bundles: list[ledger.Bundle] = []
-    if terms.mode == "prepaid":
+    if terms.mode == "prepaid" and decision.bills:
         # Read once: an expired bundle is not live, so writing it off changes
         # nothing below (``last_bundle`` reads only its id, date and size).
         bundles = ledger.bundles(session, client.id)
         ledger.expire_bundles(session, client.id, now, bundles)
         live = [(b.id, b.remaining) for b in bundles if b.live(now)]
-        draws, at_rate = contracts.allocate(live, billed)
-        if at_rate and not draws:
-            category = "overage"
+        draws, short = contracts.allocate(live, billed)
+        # Beyond the bundles: billed at the rate, or owed without one.
+        if billing.hourly_rate > 0:
+            at_rate = short
+        else:
+            owed = short
+        if short and not draws:
+            category = "overage" if at_rate else "debt"
 
-    # One row per bundle drawn, then one for what is billed at the rate (or for
-    # nothing billed at all); the first row carries the key and the raw time.
+    # One row per bundle drawn, one for what is billed at the rate, one for what
+    # is owed (or one for nothing billed at all); the first row carries the key
+    # and the worked time.
     parts: list[tuple[int, int | None, str]] = [(m, b, "prepaid") for b, m in draws]
-    if at_rate or not parts:
-        overage = at_rate and terms.mode == "prepaid"
-        parts.append((at_rate, None, "overage" if overage else terms.category))
+    if at_rate:
+        parts.append((at_rate, None, "overage" if terms.mode == "prepaid" else terms.category))
+    if owed:
+        parts.append((owed, None, ledger.DEBT_REFERENCE))
+    if not parts:
+        parts.append((0, None, decision.category))
     for i, (minutes, bundle_id, reference) in enumerate(parts):
         session.add(
             LedgerEntry(
@@ -193,6 +254,7 @@ def _book(
                 reference=reference,
                 note=source,
                 idempotency_key=key if i == 0 else f"{key}#part{i + 1}",
+                billing_group=group.name,
             )
         )
     if at_rate:
@@ -210,22 +272,26 @@ def _book(
             )
         )
     session.flush()
-    drawn = billed - at_rate
+    drawn = billed - at_rate - owed
     remaining: int | None = None
     notices: tuple[str, ...] = ()
-    if terms.mode == "prepaid":
-        remaining = sum(b.remaining for b in bundles if b.live(now)) - drawn
+    if billing.kind == "prepaid":
+        # The balance as the client sees it: hours left, or below zero hours owed.
+        remaining = ledger.balance(session, client.id, now).minutes
+    if terms.mode == "prepaid" and decision.bills:
         notices = balance_notices(
             session,
             ctx,
             client,
             billing,
             now,
-            remaining=remaining,
+            remaining=remaining if remaining is not None else 0,
             last_bundle=max(bundles, key=lambda b: (b.at, b.id), default=None),
             drawn=drawn,
-            overage=at_rate,
+            overage=at_rate + owed,
         )
+    if decision.category == "unquoted" and _tell_unquoted(session, ctx, ticket, actor, now):
+        notices = (*notices, "unquoted_time")
     if (
         timesheet
         and timesheet_enabled(ctx, client, billing)
@@ -244,8 +310,39 @@ def _book(
                 "billed": billed,
                 "drawn": drawn,
                 "at_rate": at_rate,
+                "owed": owed,
                 "category": category,
+                "group": group.name,
             },
         )
     )
-    return WorkBooking("booked", raw, billed, drawn, at_rate, category, remaining, notices)
+    return WorkBooking("booked", raw, billed, drawn, at_rate, category, remaining, notices, owed)
+
+
+def _scope(value: str | None) -> contracts.Scope | None:
+    if value == "included":
+        return "included"
+    return "billable" if value == "billable" else None
+
+
+def _tell_unquoted(
+    session: Session, ctx: MailContext, ticket: Ticket, actor: str, now: datetime
+) -> bool:
+    """Tell the staff member, once per ticket, that its time waits for a quote or #billable."""
+    if not claim(session, f"unquoted:{ticket.id}", now):
+        return False
+    to = actor if any(s.email == actor for s in ctx.settings.staff) else None
+    if to is None:
+        return False
+    return queue(
+        session,
+        ctx,
+        "unquoted_time",
+        ctx.settings.service.language,
+        (to,),
+        now,
+        ticket=ticket,
+        tag=ctx.numbers.tag(ticket.number),
+        number=ticket.number,
+        subject=ticket.subject,
+    )

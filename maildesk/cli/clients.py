@@ -55,6 +55,7 @@ def _balance_view(bal: Balance) -> dict[str, Any]:
     return {
         "minutes": bal.minutes,
         "hours": format_minutes(bal.minutes),
+        "owed_minutes": bal.owed,
         "bundles": [
             {
                 "kind": b.kind,
@@ -186,11 +187,18 @@ def clients_balance(
     now = SystemClock().now()
     with billing_session(settings, now) as session:
         _, row = find_client(session, settings, client)
-        view = _balance_view(balance(session, row.id, now))
+        bal = balance(session, row.id, now)
+        view = _balance_view(bal)
     if as_json:
         typer.echo(json.dumps({"client": client, **view}, indent=2))
         return
-    typer.echo(f"{client}: {view['hours']} left")
+    if bal.owed:
+        typer.echo(
+            f"{client}: {format_minutes(bal.owed)} owed beyond the prepaid hours,"
+            " paid first by the next purchase"
+        )
+    else:
+        typer.echo(f"{client}: {view['hours']} left")
     _print_bundles(view)
 
 

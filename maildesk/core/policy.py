@@ -336,18 +336,25 @@ class OnCallConfig(_Model):
 class BillingConfig(_Model):
     """How recorded time becomes billed time under this contract.
 
-    ``kind``: *prepaid* draws billed time from bundles of hours (overage beyond
-    them is billed at ``hourly_rate``); *subscription* records time without
-    deducting it (``#billable`` work is billed at the rate); *hourly* bills all
-    work at the rate. ``unit_minutes``/``minimum_minutes`` round each time entry
-    (every started unit is due). The low-balance notice goes out when the hours
-    left drop below ``low_balance_hours`` or ``low_balance_percent`` of the
-    last bundle bought or granted, whichever is larger. From ``cancelled_on``
-    every entry is billed at the rate with the ``after_cancellation_*`` rounding
-    (unit ``None``: the contract's own unit).
+    ``kind``: how billable work is paid — *prepaid* draws it from bundles of
+    hours (beyond them it is billed at ``hourly_rate``, or, without a rate,
+    owed and paid first by the next purchase); *subscription* and *hourly*
+    bill it at the rate. ``default_scope`` says whether work is ``included``
+    (recorded, free) or ``billable`` unless staff say otherwise with
+    ``#included``/``#billable`` (unset: ``included`` for a subscription,
+    ``billable`` otherwise). With ``quote_required`` work on a ticket without
+    an accepted quote is billed only when staff mark it ``#billable``.
+    ``unit_minutes``/``minimum_minutes`` round each intervention's running
+    total (every started unit is due). The low-balance notice goes out when the
+    hours left drop below ``low_balance_hours`` or ``low_balance_percent`` of
+    the last bundle bought or granted, whichever is larger. From
+    ``cancelled_on`` all work is billable at the rate with the
+    ``after_cancellation_*`` rounding (unit ``None``: the contract's own unit).
     """
 
     kind: Literal["prepaid", "subscription", "hourly"] = "prepaid"
+    default_scope: Literal["included", "billable"] | None = None
+    quote_required: bool = False
     unit_minutes: Annotated[int, Field(ge=1)] = 1
     minimum_minutes: Annotated[int, Field(ge=0)] = 0
     hourly_rate: Annotated[float, Field(ge=0)] = 0.0
@@ -359,6 +366,13 @@ class BillingConfig(_Model):
     cancelled_on: date | None = None
     after_cancellation_unit_minutes: Annotated[int, Field(ge=1)] | None = None
     after_cancellation_minimum_minutes: Annotated[int, Field(ge=0)] = 60
+
+    @property
+    def scope(self) -> Literal["included", "billable"]:
+        """The scope of work nobody marked: the policy's, else by the kind of contract."""
+        if self.default_scope is not None:
+            return self.default_scope
+        return "included" if self.kind == "subscription" else "billable"
 
     @model_validator(mode="after")
     def _roundings(self) -> BillingConfig:

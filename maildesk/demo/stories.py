@@ -150,11 +150,11 @@ LEARNING = Story(
         ),
         Step(
             _at(2026, 11, 21, 11, 0),
-            "the platform is back: 1 h 10 logged",
+            "the platform is back: 1 h 10 on a fault of our own product, free (#included)",
             Mail(
                 LIES,
                 "Re: {T5} La plateforme est hors service",
-                "La plateforme fonctionne à nouveau.\n\n#time 1h10\n#status resolved\n",
+                "La plateforme fonctionne à nouveau.\n\n#included\n#time 1h10\n#status resolved\n",
             ),
         ),
         Step(
@@ -276,11 +276,12 @@ HOSTING = Story(
         ),
         Step(
             _at(2026, 11, 22, 3, 10),
-            "Sarah, on call this week, answers the page",
+            "Sarah, on call this week, answers the page and logs 20 minutes: no quote, so"
+            " recorded and not billed, and she is told once",
             Mail(
                 SARAH,
                 "Re: [PAGE] {H1} Site en panne",
-                "Je regarde, redémarrage du serveur.\n",
+                "Je regarde, redémarrage du serveur.\n\n#time 20m\n",
                 headers=STAFF_SIGNED,
             ),
         ),
@@ -338,11 +339,13 @@ HOSTING = Story(
         ),
         Step(
             _at(2026, 11, 24, 17, 30),
-            "31 minutes on the outage ticket: every started half hour is due",
+            "31 more minutes; the bakery's own logs filled the disk: #billable bills the"
+            " intervention, 20 + 31 minutes, every started half hour due",
             Mail(
                 PAUL,
                 "Re: {H1} Site en panne",
-                "Cause trouvée : disque plein.\n\n#time 31m\n#status resolved\n",
+                "Cause trouvée : vos journaux ont rempli le disque.\n\n#billable\n#time 31m\n"
+                "#status resolved\n",
                 headers=STAFF_SIGNED,
             ),
         ),
@@ -402,7 +405,16 @@ MAINTENANCE = Story(
             Mail(
                 JEROEN,
                 "Re: {M3} Factuur printen lukt niet",
-                "Printerstuurprogramma opnieuw ingesteld.\n\n#time 20m\n#status resolved\n",
+                "Printerstuurprogramma opnieuw ingesteld; ik kijk morgen nog even.\n\n#time 20m\n",
+            ),
+        ),
+        Step(
+            _at(2026, 12, 17, 10, 0),
+            "20 more minutes in the same intervention: still within its one hour",
+            Mail(
+                JEROEN,
+                "Re: {M3} Factuur printen lukt niet",
+                "Alles werkt weer.\n\n#time 20m\n#status resolved\n",
             ),
         ),
         Step(

@@ -59,6 +59,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 # A small PNG-looking attachment: maildesk does not decode screenshots.
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
 
+_NOT_BILLED = {
+    "included": " (included)",
+    "held": " (held: the quote awaits an answer)",
+    "refused": " (not billed: quote refused)",
+    "unquoted": " (not billed: no accepted quote)",
+}
+
 # Events worth a line of the timeline, and how to say them.
 _EVENT_TEXT: dict[str, Callable[[Event], str]] = {
     "info_complete": lambda e: "report complete",
@@ -75,6 +82,8 @@ _EVENT_TEXT: dict[str, Callable[[Event], str]] = {
             if e.detail.get("at_rate")
             else ""
         )
+        + (f" ({e.detail.get('owed')} min owed)" if e.detail.get("owed") else "")
+        + (_NOT_BILLED.get(str(e.detail.get("category")), "") if not e.detail.get("billed") else "")
     ),
     "time_held": lambda e: f"time held: {e.detail.get('minutes')} min wait for an approval",
     "approval_requested": lambda e: "approval requested from the authorised contacts",

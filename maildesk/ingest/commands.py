@@ -27,7 +27,10 @@ Commands:
     "30m upgrade": the quote caps what is billed. Quotes have no 24-hour limit
     (a project may be quoted at 40 hours); the client sees and accepts them.
 ``#billable`` / ``#included``
-    Whether the work in this reply is billed or within the included scope.
+    Whether the ticket's work is billed or within the included scope, from now
+    on (see :mod:`maildesk.billing.contracts`). Written at the end of a
+    ``#time`` line (``#time 30m #included``) it marks that line only, and comes
+    back as the command's ``value``.
 
 Choices:
 
@@ -87,7 +90,8 @@ class Command:
     """One command line.
 
     ``minutes`` is set for ``time`` and ``quote``; ``value`` for ``priority``,
-    ``status`` (lower-cased) and ``assign`` (as written); ``text`` is the
+    ``status`` (lower-cased), ``assign`` (as written) and a ``time`` line's own
+    scope (``billable``/``included``, or None); ``text`` is the
     description of a ``quote``. ``line_no`` counts from 1 in the parsed text;
     ``raw`` is the line without its surrounding whitespace.
     """
@@ -154,8 +158,17 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[str], _Args]:
 def _time(args: str) -> _Args:
     if not args:
         raise _ArgumentError("#time takes a duration, such as #time 1h30, #time 45m")
+    # A scope word at the end marks this line only: #time 30m #included.
+    words = args.rsplit(maxsplit=1)
+    scope = words[-1].lower().lstrip("#") if words[-1].startswith("#") else None
+    if scope is not None:
+        if scope not in _SCOPE or len(words) < 2:
+            raise _ArgumentError(
+                f"#time: {words[-1]!r} is not #billable or #included, such as #time 30m #included"
+            )
+        args = words[0]
     try:
-        return _Args(minutes=parse_duration(args))
+        return _Args(minutes=parse_duration(args), value=scope)
     except DurationError as error:
         raise _ArgumentError(f"#time: {error}") from None
 

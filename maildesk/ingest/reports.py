@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.approval import answer_approval, request_approval
+from maildesk.billing.groups import begin_intervention
 from maildesk.billing.ledger import Balance, balance
 from maildesk.billing.quotes import answer_quote
 from maildesk.core.durations import format_minutes
@@ -379,6 +380,7 @@ def follow_up(
         resume_clock(ticket, calendar_for(policy), now)
         ticket.status = "open"
         ticket.closed_at = None
+        begin_intervention(ticket)
         _event(session, ticket, "reopened", mail.sender, now, message_id=mail.message_id)
     store_inbound(session, mail, ticket.id, source_key, raw_sha256, "follow_up", now)
     ticket.updated_at = now

@@ -18,8 +18,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.contracts import Scope
+from maildesk.billing.groups import begin_intervention
 from maildesk.billing.quotes import create_quote
-from maildesk.billing.work import record_work
+from maildesk.billing.work import record_work, release
 from maildesk.core.config import Settings
 from maildesk.ingest.commands import Command, ParsedReply, parse_commands
 from maildesk.ingest.context import PipelineContext, hold, store_inbound
@@ -160,6 +162,8 @@ def _apply(
         elif new == "open" and old in ("waiting", "awaiting_info", "resolved", "closed"):
             resume_clock(ticket, cal, now)
             ticket.closed_at = None
+            if old in ("resolved", "closed"):
+                begin_intervention(ticket)
         ticket.status = new
         detail.update(old=old, new=new)
     elif command.name == "assign" and command.value:
@@ -167,7 +171,9 @@ def _apply(
         ticket.assignee = email
         detail.update(assignee=email)
     elif command.name in ("billable", "included"):
-        ticket.billable = command.name == "billable"
+        ticket.scope = command.name
+        if command.name == "billable":  # bills held work that waited for this mark
+            detail.update(released=release(session, ctx, ticket, actor, "marked #billable"))
     elif command.name == "time" and command.minutes is not None:
         booking = record_work(
             session,
@@ -178,6 +184,7 @@ def _apply(
             f"time:{mail.message_id}:{command.line_no}",
             source=command.raw,
             timesheet=command.line_no == last_time_line,
+            scope=_line_scope(command.value),
         )
         detail.update(minutes=command.minutes, booking=booking.status, billed=booking.billed)
     elif command.name == "quote" and command.minutes is not None and command.text:
@@ -188,6 +195,12 @@ def _apply(
             ticket_id=ticket.id, at=now, kind=f"command_{command.name}", actor=actor, detail=detail
         )
     )
+
+
+def _line_scope(value: str | None) -> Scope | None:
+    if value == "included":
+        return "included"
+    return "billable" if value == "billable" else None
 
 
 def _client_key(session: Session, ticket: Ticket) -> str | None:

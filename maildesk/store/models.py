@@ -106,7 +106,9 @@ class Ticket(Base):
     sweep); while the clock is paused the due times are cleared and the business
     minutes still left are kept in ``*_left_minutes``. The warning instants sit
     beside the due times (``*_warn_at``, indexed) so the sweep reads only tickets
-    with something due.
+    with something due. ``scope`` is what staff marked the ticket's work
+    (``included``, ``billable``; NULL: the policy's default); ``intervention``
+    counts its openings, for rounding per intervention.
     """
 
     __tablename__ = "tickets"
@@ -125,7 +127,8 @@ class Ticket(Base):
     missing: Mapped[list[str]] = mapped_column(JSON, default=list)
     assignee: Mapped[str | None] = mapped_column(String(320))
     approval: Mapped[str] = mapped_column(String(10), default="none")
-    billable: Mapped[bool] = mapped_column(Boolean, default=False)
+    scope: Mapped[str | None] = mapped_column(String(10))
+    intervention: Mapped[int] = mapped_column(Integer, default=1)
     follows_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -315,6 +318,8 @@ class LedgerEntry(Base):
 
     A balance is the sum of its entries. ``idempotency_key`` (e.g. the staff
     mail's Message-ID and line) keeps a mail processed twice from booking twice.
+    ``billing_group`` names the work a rounding or a quote cap applies to
+    (``i<N>``: the ticket's N-th intervention, ``q<ID>``: everything since quote ID).
     """
 
     __tablename__ = "ledger_entries"
@@ -333,6 +338,7 @@ class LedgerEntry(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
+    billing_group: Mapped[str | None] = mapped_column(String(40))
 
 
 class Quote(Base):

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from maildesk.billing.work import record_work
 from maildesk.cli.main import app
+from maildesk.configfile import load_settings
+from maildesk.core.clock import FakeClock
+from maildesk.notify.context import MailContext
+from maildesk.notify.render import Renderer
 from maildesk.store.db import Database
-from tests.integration.helpers import settings_for
+from maildesk.store.directory import sync_clients
+from maildesk.store.models import Client, Ticket
+from tests.integration.helpers import STAFF, STAFF_ANN, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +46,7 @@ name = "Other Co"
 
 @pytest.fixture
 def config(sqlite_url: str, tmp_path: Path) -> str:
-    _, path = settings_for(sqlite_url, tmp_path, extra=EXTRA)
+    _, path = settings_for(sqlite_url, tmp_path, extra=STAFF_ANN + EXTRA)
     db = Database(sqlite_url)
     db.upgrade()
     db.dispose()
@@ -93,6 +102,41 @@ def test_topup_refuses_a_repeated_reference_and_bad_input(config: str) -> None:
     assert (code, "not a date" in err) == (2, True)
     code, out, _ = run("clients", "balance", "acme", "-c", config)
     assert "5 h 30 min left" in out
+
+
+def test_balance_shows_time_owed_and_the_next_purchase_pays_it(config: str) -> None:
+    """No rate under the cards policy: work past the 3 free hours is owed, then paid."""
+    settings = load_settings(Path(config))
+    db = Database(settings.database_url)
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    ctx = MailContext.create(settings, FakeClock(now), Renderer())
+    worked, grant = 195, 180  # whole 15-minute units
+    with db.transaction() as session:
+        sync_clients(session, settings.clients)
+        client_id = session.scalars(select(Client.id).where(Client.key == "acme")).one()
+        ticket = Ticket(
+            number="2026-000001",
+            subject="Migration",
+            client_id=client_id,
+            requester="boss@acme.example",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        assert record_work(session, ctx, ticket, worked, STAFF, "time:1").owed == worked - grant
+    db.dispose()
+
+    code, out, err = run("clients", "balance", "acme", "-c", config)
+    assert code == 0, err
+    assert "acme: 15 min owed beyond the prepaid hours, paid first by the next purchase" in out
+    code, out, err = run("clients", "balance", "acme", "--json", "-c", config)
+    assert (json.loads(out)["minutes"], json.loads(out)["owed_minutes"]) == (-15, 15)
+    code, out, err = run("clients", "topup", "acme", "--hours", "1", "--ref", "INV-9", "-c", config)
+    assert code == 0, err
+    assert "balance now 45 min" in out
+    code, out, err = run("clients", "balance", "acme", "-c", config)
+    assert "acme: 45 min left" in out
 
 
 def test_statement_preview_and_send(config: str, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from maildesk.billing.ledger import (
     AlreadyBooked,
     balance,
     grant_starter_hours,
+    ticket_billed,
     topup,
 )
 from maildesk.billing.quotes import answer_quote, create_quote
@@ -136,7 +137,7 @@ class Desk:
                 client_id=self.client_id(client),
                 requester=requester,
                 approval=approval,
-                billable=billable,
+                scope="billable" if billable else None,
                 created_at=now,
                 updated_at=now,
             )
@@ -250,11 +251,14 @@ def test_subscription_billable_work_is_billed_at_the_rate(desk: Desk) -> None:
     assert (booking.billed, booking.at_rate, booking.category) == (10, 10, "billable")
 
 
-def test_fifteen_minute_unit_draws_rounded_time(desk: Desk) -> None:
+def test_fifteen_minute_unit_rounds_the_interventions_running_total(desk: Desk) -> None:
     ticket = desk.ticket("acme", "boss@acme.example")
-    assert desk.book(ticket, 20, "a").billed == 30
-    assert desk.book(ticket, 50, "b").billed == 60
-    assert desk.balance("acme") == 180 - 90
+    unit = 15
+    first = -(-20 // unit) * unit
+    total = -(-(20 + 50) // unit) * unit
+    assert desk.book(ticket, 20, "a").billed == first
+    assert desk.book(ticket, 50, "b").billed == total - first
+    assert desk.balance("acme") == 180 - total
 
 
 # --- prepaid bundles ------------------------------------------------------------------
@@ -412,8 +416,9 @@ def test_time_is_held_until_an_authorised_contact_approves(desk: Desk) -> None:
     work = [e for e in desk.entries("acme") if e.kind == "work"]
     assert [(e.raw_minutes, -e.minutes, e.at) for e in work] == [(50, 60, desk.clock.now())]
     assert desk.book(ticket_id, 50, "a").status == "duplicate"
-    assert desk.book(ticket_id, 10, "b").billed == 15  # approved: drawn at once
-    assert desk.balance("acme") == 180 - 75
+    # approved: drawn at once, rounding the intervention's total (50 + 10 is 60)
+    assert desk.book(ticket_id, 10, "b").billed == 0
+    assert desk.balance("acme") == 180 - 60
     with desk.db.session() as session:
         kinds = session.scalars(
             select(Event.kind).where(Event.ticket_id == ticket_id).order_by(Event.id)
@@ -441,8 +446,9 @@ def test_quote_is_mailed_and_answered_only_by_an_authorised_contact(desk: Desk) 
     with desk.db.session() as session:
         quote = session.scalars(select(Quote)).one()
         assert (quote.status, quote.answered_by) == ("refused", "boss@acme.example")
-    # a refused quote caps nothing
-    assert desk.book(ticket_id, 240, "k").billed == 240
+    # work after a refused quote is recorded, not billed
+    booking = desk.book(ticket_id, 240, "k")
+    assert (booking.raw, booking.billed, booking.category) == (240, 0, "refused")
 
 
 def test_work_on_a_ticket_without_client_is_only_recorded(desk: Desk) -> None:
@@ -470,3 +476,19 @@ def test_the_ledger_is_the_only_balance(desk: Desk) -> None:
         desk.book(ticket, minutes, f"k{i}")
         desk.later(hours=2)
     assert desk.balance("acme") == sum(e.minutes for e in desk.entries("acme"))
+
+
+def test_a_new_quote_takes_over_the_work_held_under_the_one_it_superseded(desk: Desk) -> None:
+    ticket_id = desk.ticket("host", "ops@host.example", subject="Migration")
+    with desk.db.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        create_quote(session, desk.ctx, ticket, 60, "Migrate", STAFF)
+    assert desk.book(ticket_id, 50, "k1").category == "held"
+    with desk.db.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        create_quote(session, desk.ctx, ticket, 120, "Migrate, with the mail", STAFF)
+        assert answer_quote(session, desk.ctx, ticket, "accept", "ops@host.example") == "accepted"
+    with desk.db.session() as session:
+        assert ticket_billed(session, ticket_id) == min(-(-50 // 30) * 30, 120)

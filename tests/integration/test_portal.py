@@ -432,3 +432,15 @@ def test_clients_link_refuses_without_secret_portal_or_contact(
     assert (code, out) == (2, "") and "portal is off" in err and "enabled = true" in err
     code, out, err = unknown
     assert (code, out) == (1, "") and "eve@x.example is not a contact of acme" in err
+
+
+def test_page_shows_time_owed_beyond_the_prepaid_hours(portal: Setup) -> None:
+    """No rate: work past gamma's 10 hours is owed, and the page says the next purchase pays."""
+    desk = portal.desk
+    left = desk.balance("gamma")
+    number = desk.report("ops@gamma.example", "Serveur lent")
+    desk.work(number, left + 15)
+    assert desk.balance("gamma") == -15
+    fr = portal.get(desk.token("gamma", "ops@gamma.example")).text
+    assert 'Dû, réglé en premier par votre prochain achat: <span id="owed">15 min</span>' in fr
+    assert 'id="balance"' not in fr

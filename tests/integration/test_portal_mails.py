@@ -89,8 +89,9 @@ def test_client_mails_carry_a_link_that_names_their_one_recipient(
     scope = _scope(desk, shared)
     assert (scope.client, scope.contact) == ("acme", None)
 
-    # beta's 5 prepaid hours run out: the balance notice links to beta's page.
-    desk.work(told.beta, 240)
+    # beta's 5 prepaid hours run out: the balance notice links to beta's page. (Work
+    # on its quoted ticket would be held while the quote is pending: a new ticket.)
+    desk.work(desk.report(BETA, "Scherm kapot"), 240)
     [zero] = _mails(desk, "balance_zero")
     assert zero.rcpt_to == [BETA]
     assert (_scope(desk, zero).client, _scope(desk, zero).contact) == ("beta", BETA)

@@ -193,7 +193,8 @@ def test_learning_helpdesk_week(play: Callable[[str], Played]) -> None:
     assert [(p.level, p.acked_by) for p in pages] == [(0, "lies@learning-helpdesk.example")]
     assert len(week.mails("lies@learning-helpdesk.example", "[PAGE]", f"[#{t5}]")) == 1
     assert len([m for m in week.sink.messages if "[PAGE]" in str(m.message["Subject"])]) == 1
-    assert week.billed("T5") == 75  # 1 h 10 in quarter hours
+    # The outage was a fault of the provider's own product: marked #included, free.
+    assert week.billed("T5") == 0
 
     # The weekly statement shows it.
     [statement] = week.mails(ict, "Weekoverzicht 2026-W47")
@@ -269,8 +270,10 @@ def test_hosting_support_weekend_and_quote(play: Callable[[str], Played]) -> Non
     assert len(run.mails(gerant, f"[#{run.number('H3')}]", "Devis")) == 1
     assert run.billed("H3") == 120
 
-    # 31 minutes of other work: every started half hour is due, 60 minutes at 60 EUR/h.
-    assert run.billed("H1") == 60
+    # The outage: 20 minutes unquoted (recorded, not billed; Sarah told once), then 31
+    # minutes marked #billable, which bills the intervention's every started half hour.
+    assert len(run.mails("sarah@hosting.example", "aucun devis accepté")) == 1
+    assert run.billed("H1") == -(-(20 + 31) // 30) * 30
     assert run.run.desk.settings.policies["default"].billing.hourly_rate == 60.0
 
 
@@ -281,9 +284,10 @@ def test_maintenance_subscription_december(play: Callable[[str], Played]) -> Non
     assert run.billed("M1") == 0
     # The virus clean-up marked #billable is billed at the hourly rate (1 h 10 -> 1 h 15).
     assert run.billed("M2") == 75
-    assert run.ticket("M2").billable
-    # After cancellation, 20 minutes bills the 1-hour minimum.
-    assert run.billed("M3") == 60
+    assert run.ticket("M2").scope == "billable"
+    # After cancellation, two replies of 20 minutes in one intervention bill the
+    # 1-hour minimum once.
+    assert run.billed("M3") == max(-(-(20 + 20) // 15) * 15, 60)
     with run.run.desk.db.session() as session:
         at_rate = session.scalars(
             select(LedgerEntry.minutes).where(

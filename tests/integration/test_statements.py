@@ -60,15 +60,30 @@ contacts = [{ email = "it@quiet.example", authorised = true }]
 """
 
 ANN, BOB = "ann@helpdesk.example", "bob@helpdesk.example"
-# (when, ticket, who, raw minutes) -> billed under the 15-minute unit
+# (when, ticket, who, raw minutes); each ticket is one intervention, whose running
+# total is rounded to the 15-minute unit
 WORK = [
     (datetime(2026, 11, 15, 23, 30, tzinfo=UTC), 1, ANN, 50),  # Monday 00:30 in Brussels: 60
-    (datetime(2026, 11, 17, 10, 0, tzinfo=UTC), 1, BOB, 65),  # 75
+    (datetime(2026, 11, 17, 10, 0, tzinfo=UTC), 1, BOB, 65),  # 115 in all: 120, so 60
     (datetime(2026, 11, 18, 14, 0, tzinfo=UTC), 2, ANN, 20),  # 30
-    (datetime(2026, 11, 19, 9, 0, tzinfo=UTC), 2, ANN, 130),  # 135
+    (datetime(2026, 11, 19, 9, 0, tzinfo=UTC), 2, ANN, 130),  # 150 in all: 150, so 120
     (datetime(2026, 11, 22, 22, 30, tzinfo=UTC), 3, BOB, 7),  # Sunday 23:30 in Brussels: 15
 ]
-BILLED_TOTAL = 60 + 75 + 30 + 135 + 15  # 5 h 15 min
+
+
+def _billed_lines() -> list[int]:
+    """What each line bills: its ticket's rounded running total after it, minus before."""
+    worked: dict[int, int] = {}
+    out = []
+    for _, number, _, raw in WORK:
+        before = -(-worked.get(number, 0) // 15) * 15
+        worked[number] = worked.get(number, 0) + raw
+        out.append(-(-worked[number] // 15) * 15 - before)
+    return out
+
+
+BILLED = _billed_lines()
+BILLED_TOTAL = sum(BILLED)  # 4 h 45 min
 SUBJECTS = {1: "Quiz grades missing", 2: "Login page shows error 500", 3: "Slow reports"}
 
 
@@ -157,17 +172,19 @@ def test_weekly_statement_reaches_the_client_with_its_timesheet(
     assert "2026-11-16 Free hours 3 h" in flat
     assert "2026-11-17 Purchase INV-2026-014 10 h" in flat
     assert "2026-11-16 ticket 2026-000001 Quiz grades missing" in flat
+    assert BILLED[:4] == [60, 60, 30, 120]
     assert "Ann Peeters — worked: 50 min, billed: 1 h" in flat
-    assert "Bob Claes — worked: 1 h 5 min, billed: 1 h 15 min" in flat
-    assert "Ann Peeters — worked: 2 h 10 min, billed: 2 h 15 min" in flat
+    assert "Bob Claes — worked: 1 h 5 min, billed: 1 h" in flat
+    assert "Ann Peeters — worked: 2 h 10 min, billed: 2 h" in flat
     assert "2026-11-22 ticket 2026-000003 Slow reports" in flat
     assert "Bob Claes — worked: 7 min, billed: 15 min" in flat
     assert text.count("— worked:") == 5
-    closing = 300 + 180 + 600 - BILLED_TOTAL  # 12 h 45 min
-    assert closing == 12 * 60 + 45
-    assert "Balance at the end of the week (Sunday 22 November 2026): 12 h 45 min" in flat
-    # the next week's 30 min are gone too, and the mail says so
-    assert "Hours left now, with what was bought or worked since: 12 h 15 min" in flat
+    closing = 300 + 180 + 600 - BILLED_TOTAL
+    assert closing == 13 * 60 + 15
+    assert "Balance at the end of the week (Sunday 22 November 2026): 13 h 15 min" in flat
+    # the next week's 30 min on ticket 3 (a total of 37, so 45 less the 15 billed) too,
+    # and the mail says the hours left now include them
+    assert "Hours left now, with what was bought or worked since: 12 h 45 min" in flat
 
     sheet = load_workbook(io.BytesIO(_attachment(message, ".xlsx")), read_only=True).active
     xlsx_rows = [list(row) for row in sheet.iter_rows(values_only=True)]

@@ -175,7 +175,7 @@ def test_upgrade_from_0001_keeps_data_and_backfills(db_url: str) -> None:
         ticket = session.query(Ticket).one()
         assert (ticket.number, ticket.priority, ticket.language) == ("2026-000001", "high", "nl")
         assert ticket.policy == "default" and ticket.missing == [] and ticket.approval == "none"
-        assert ticket.escalation_level == 0 and ticket.billable is False
+        assert ticket.escalation_level == 0 and ticket.scope is None and ticket.intervention == 1
         assert ticket.response_due_at is None
         row = session.query(OutboxMail).one()
         assert row.first_rcpt == "client@x.example"

@@ -535,7 +535,8 @@ def test_build_statements_says_what_build_statement_says_per_client(
     desk.work(expiring, 20, "w2", datetime(2026, 11, 16, 11, 0, tzinfo=UTC))  # 30 billed
     desk.topup("busy", 600, "INV-B2", datetime(2026, 11, 17, 8, 0, tzinfo=UTC))
     desk.work(rate, 40, "w3", datetime(2026, 11, 19, 9, 0, tzinfo=UTC))  # 60 at the rate
-    desk.work(busy, 130, "w4", datetime(2026, 11, 19, 14, 0, tzinfo=UTC))  # 135 billed
+    # One intervention: 50 + 130 is 180 in all, so 120 more.
+    desk.work(busy, 130, "w4", datetime(2026, 11, 19, 14, 0, tzinfo=UTC))
     desk.work(busy, 30, "w5", datetime(2026, 11, 23, 6, 0, tzinfo=UTC))  # next week
     assert desk.expiries("expiring") == []  # nothing has looked at the expired card yet
 
@@ -569,9 +570,14 @@ def test_build_statements_says_what_build_statement_says_per_client(
     assert movements == (("expiry", -90, EXPIRES),)
     assert [(line.billed, line.drawn) for line in lines] == [(30, 30)]
     _, opening, closing, remaining, movements, lines = by_key["busy"]
-    assert (opening, closing, remaining) == (300, 300 + 600 - 60 - 135, 300 + 600 - 60 - 135 - 30)
+    second = -(-(50 + 130) // 15) * 15 - 60
+    assert (opening, closing, remaining) == (
+        300,
+        300 + 600 - 60 - second,
+        300 + 600 - 60 - second - 30,
+    )
     assert movements == (("purchase", 600, datetime(2026, 11, 17, 8, 0, tzinfo=UTC)),)
-    assert [(line.raw, line.billed) for line in lines] == [(50, 60), (130, 135)]
+    assert [(line.raw, line.billed) for line in lines] == [(50, 60), (130, second)]
     _, opening, closing, remaining, movements, lines = by_key["rate"]
     assert (opening, closing, remaining, movements) == (0, 0, 0, ())  # rate adjustment not listed
     assert [(line.billed, line.at_rate) for line in lines] == [(60, 60)]

@@ -1,71 +1,146 @@
-"""Which rule bills a time entry and how much: the contracts' own numbers (pure)."""
+"""Which rule bills a line of work and how much: the contracts' own numbers (pure).
+
+Expected figures are computed here from the rule (every started unit, the minimum,
+the quote's cap), never copied from maildesk's output.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from maildesk.billing.contracts import (
+    Decision,
+    QuoteState,
+    Scope,
     allocate,
-    bill_entry,
+    decide,
     format_rate,
+    group_total,
     low_balance_threshold,
     terms_for,
 )
 from maildesk.core.policy import BillingConfig
+from maildesk.core.rounding import Rounding
 
 DAY = date(2026, 11, 18)
 HOSTING = BillingConfig(kind="hourly", unit_minutes=30, hourly_rate=60)
 LEARNING = BillingConfig(kind="prepaid", unit_minutes=15, starter_grant_hours=3)
 MAINTENANCE = BillingConfig(kind="subscription", hourly_rate=75, cancelled_on=date(2026, 11, 1))
+QUOTED = HOSTING.model_copy(update={"quote_required": True})
 
 
-def _bill(billing: BillingConfig, raw: int, so_far: int = 0, quoted: int | None = None) -> int:
-    return bill_entry(terms_for(billing, billable=False, on=DAY), raw, so_far, quoted)
+def _decide(
+    billing: BillingConfig,
+    *,
+    line: Scope | None = None,
+    ticket: Scope | None = None,
+    quote: QuoteState = "none",
+    on: date = DAY,
+) -> Decision:
+    return decide(billing, line_scope=line, ticket_scope=ticket, quote=quote, quoted=None, on=on)
 
 
-def test_half_hour_contract_31_minutes_bills_60() -> None:
-    assert _bill(HOSTING, 31) == 60
+def _lines(rounding: Rounding, lines: list[int], quoted: int | None = None) -> list[int]:
+    """What each line books: the group's total after it minus its total before."""
+    billed, worked, out = 0, 0, []
+    for raw in lines:
+        worked += raw
+        out.append(group_total(rounding, worked, quoted) - billed)
+        billed += out[-1]
+    return out
 
 
-def test_quote_of_two_hours_caps_two_hours_forty() -> None:
-    assert _bill(HOSTING, 160, quoted=120) == 120
+def test_three_ten_minute_lines_under_a_half_hour_unit_bill_one_unit() -> None:
+    unit = 30
+    assert sum(_lines(Rounding(unit), [10, 10, 10])) == -(-30 // unit) * unit == 30
 
 
-def test_quote_of_two_hours_with_one_hour_ten_bills_one_hour_thirty() -> None:
-    assert _bill(HOSTING, 70, quoted=120) == 90
-
-
-def test_quote_cap_over_several_entries() -> None:
-    """The entry that crosses the quote bills what is left of it; later entries bill 0."""
-    assert _bill(HOSTING, 80, so_far=0, quoted=120) == 90
-    assert _bill(HOSTING, 60, so_far=90, quoted=120) == 30
-    assert _bill(HOSTING, 15, so_far=120, quoted=120) == 0
-
-
-def test_after_cancellation_twenty_minutes_bills_sixty_at_the_rate() -> None:
-    terms = terms_for(MAINTENANCE, billable=False, on=DAY)
+def test_after_cancellation_minimum_once_per_intervention() -> None:
+    terms = terms_for(MAINTENANCE, scope=None, on=DAY)
     assert (terms.mode, terms.category) == ("rate", "after_cancellation")
-    assert bill_entry(terms, 20, 0, None) == 60
+    assert _lines(terms.rounding, [10, 15]) == [60, 0]
+    assert _lines(terms.rounding, [20, 20]) == [60, 0]
+
+
+def test_a_single_seven_minute_line_bills_one_fifteen_minute_unit() -> None:
+    assert _lines(Rounding(15), [7]) == [15]
+
+
+def test_quote_cap_over_the_group() -> None:
+    """min(rounded actual, quoted): 2 h 40 under a 2 h quote bills 2 h; 1 h 10 bills 1 h 30."""
+    half_hour = Rounding(30)
+    assert sum(_lines(half_hour, [80, 60, 20], quoted=120)) == min(180, 120)
+    assert _lines(half_hour, [70], quoted=120) == [90]
+
+
+@given(st.lists(st.integers(1, 600), max_size=12), st.sampled_from([1, 15, 30, 60]))
+def test_lines_bill_the_rule_applied_to_their_sum(lines: list[int], unit: int) -> None:
+    minimum = unit * 2 if unit < 60 else 60
+    booked = _lines(Rounding(unit, minimum), lines)
+    total = sum(lines)
+    expected = 0 if total == 0 else max(-(-total // unit) * unit, minimum)
+    assert sum(booked) == expected
+    assert all(b >= 0 for b in booked)
 
 
 def test_before_cancellation_subscription_work_is_included() -> None:
-    terms = terms_for(MAINTENANCE, billable=False, on=date(2026, 10, 31))
-    assert (terms.mode, terms.category) == ("included", "included")
-    assert bill_entry(terms, 20, 0, None) == 0
+    decision = _decide(MAINTENANCE, on=date(2026, 10, 31))
+    assert (decision.terms.mode, decision.category, decision.bills) == (
+        "included",
+        "included",
+        False,
+    )
 
 
-def test_billable_work_is_billed_at_the_rate_under_every_contract() -> None:
-    for billing in (HOSTING, LEARNING, MAINTENANCE.model_copy(update={"cancelled_on": None})):
-        terms = terms_for(billing, billable=True, on=DAY)
-        assert (terms.mode, terms.category) == ("rate", "billable")
+def test_scope_marks_switch_either_way_under_every_kind() -> None:
+    subscription = MAINTENANCE.model_copy(update={"cancelled_on": None})
+    for billing in (HOSTING, LEARNING, subscription):
+        assert _decide(billing, ticket="included").category == "included"
+        assert _decide(billing, ticket="billable").bills
+        # the line's own mark wins over the ticket's
+        assert _decide(billing, ticket="billable", line="included").category == "included"
+        assert _decide(billing, ticket="included", line="billable").bills
+    assert _decide(subscription, ticket="billable").terms.mode == "rate"
+    assert _decide(LEARNING, ticket="billable").terms.mode == "prepaid"
+    assert _decide(HOSTING).terms.category == "hourly"
+    assert not _decide(subscription).bills
+
+
+def test_quotes_hold_bill_or_refuse() -> None:
+    assert _decide(HOSTING, quote="pending").category == "held"
+    assert not _decide(HOSTING, quote="pending", ticket="billable").bills
+    assert _decide(HOSTING, quote="accepted").bills
+    assert _decide(HOSTING, quote="refused").category == "refused"
+    assert _decide(HOSTING, quote="refused", ticket="billable").bills
+    # quoted work is billable even where unmarked work is included
+    free = HOSTING.model_copy(update={"default_scope": "included"})
+    assert _decide(free).category == "included"
+    assert _decide(free, quote="accepted").bills
+
+
+def test_quote_required_bills_only_accepted_quotes_or_marked_work() -> None:
+    assert _decide(QUOTED).category == "unquoted"
+    assert _decide(QUOTED, ticket="billable").bills
+    assert _decide(QUOTED, line="billable").bills
+    assert _decide(QUOTED, ticket="included").category == "included"
 
 
 @pytest.mark.parametrize(("raw", "billed"), [(20, 30), (50, 60), (15, 15), (1, 15)])
 def test_fifteen_minute_unit(raw: int, billed: int) -> None:
-    assert _bill(LEARNING, raw) == billed
+    assert _lines(terms_for(LEARNING, scope=None, on=DAY).rounding, [raw]) == [billed]
+
+
+def test_default_scope_by_kind_or_as_configured() -> None:
+    assert BillingConfig(kind="subscription").scope == "included"
+    assert BillingConfig(kind="prepaid").scope == "billable"
+    assert BillingConfig(kind="hourly", default_scope="included").scope == "included"
+    with pytest.raises(ValidationError, match="default_scope"):
+        BillingConfig.model_validate({"default_scope": "free"})
 
 
 def test_allocate_oldest_first_and_split() -> None:

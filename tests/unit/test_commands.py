@@ -54,6 +54,24 @@ def test_time(line: str, minutes: int) -> None:
     assert command == Command("time", 1, line.strip(), minutes=minutes)
 
 
+@pytest.mark.parametrize(
+    ("line", "minutes", "scope"),
+    [
+        ("#time 30m #included", 30, "included"),
+        ("#time 1h 30m #Billable", 90, "billable"),
+        ("#time 45m", 45, None),
+    ],
+)
+def test_time_line_may_carry_its_own_scope(line: str, minutes: int, scope: str | None) -> None:
+    command = only_command(line)
+    assert (command.minutes, command.value) == (minutes, scope)
+
+
+@pytest.mark.parametrize("line", ["#time 30m #free", "#time #included"])
+def test_time_line_with_another_mark_is_a_problem(line: str) -> None:
+    assert "#time" in only_problem(line).message
+
+
 def test_internal_ack_billable_included_are_flags() -> None:
     reply = parse_commands("#internal\n#ack\n#billable")
     assert reply.problems == ()

@@ -137,3 +137,25 @@ def test_maintenance_subscription_has_no_priorities_to_read() -> None:
     rules = load_settings(EXAMPLES / "maintenance-subscription.toml").policies["default"].priority
     assert rules.scope_impact is None and not rules.keywords
     assert _priority("maintenance-subscription", "Down", "Nobody can log in.") == "normal"
+
+
+@pytest.mark.parametrize(
+    ("name", "policy", "scope", "quote_required", "rate"),
+    [
+        ("learning-helpdesk", "default", "billable", False, 0.0),
+        ("prepaid-assistance", "default", "billable", False, 0.0),
+        ("hosting-support", "default", "billable", True, 60.0),
+        ("maintenance-subscription", "default", "included", False, 85.0),
+        ("maintenance-subscription", "cancelled", "billable", False, 85.0),
+    ],
+)
+def test_examples_state_their_scope_quotes_and_rate(
+    name: str, policy: str, scope: str, quote_required: bool, rate: float
+) -> None:
+    """Free scope and quotes as each contract says (see docs/billing.md for the reading)."""
+    billing = load_settings(EXAMPLES / f"{name}.toml").policies[policy].billing
+    assert (billing.default_scope, billing.quote_required, billing.hourly_rate) == (
+        scope,
+        quote_required,
+        rate,
+    )

@@ -284,6 +284,13 @@ QUOTE_ANSWERED: dict[str, Any] = {  # to the quote's author, after a portal answ
     "support_name": SUPPORT,
 }
 
+UNQUOTED_TIME: dict[str, Any] = {  # to staff: time on a ticket without an accepted quote
+    "tag": TAG,
+    "number": NUMBER,
+    "subject": "Upgrade to the new platform version",
+    "support_name": SUPPORT,
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack": ACK,
     "ack_missing": ACK_MISSING,
@@ -309,6 +316,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "weekly_statement": WEEKLY_STATEMENT,
     "approval_request": APPROVAL_REQUEST,
     "quote_answered": QUOTE_ANSWERED,
+    "unquoted_time": UNQUOTED_TIME,
 }
 
 # Overrides that take the other branch of every if (and the other choices).
@@ -702,3 +710,15 @@ def test_the_quote_says_what_the_portal_link_is(
     lines = mail.body.splitlines()
     assert lines[lines.index(PORTAL_URL) - 1] == sentence
     assert " daar " not in mail.body
+
+
+RATE_WORDS = {"en": "hourly rate", "nl": "uurtarief", "fr": "tarif horaire"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_balance_zero_names_no_hourly_rate_the_policy_lacks(renderer: Renderer, lang: str) -> None:
+    """Without a rate, the used-up notice says the time is owed, never billed at a rate."""
+    without = _render(renderer, "balance_zero", lang, {**BALANCE_ZERO, "rate": None})
+    with_rate = _render(renderer, "balance_zero", lang, BALANCE_ZERO)
+    assert RATE_WORDS[lang] not in " ".join(without.body.split())
+    assert RATE_WORDS[lang] in " ".join(with_rate.body.split())

@@ -285,7 +285,6 @@ class _Views:
         answer: str,
     ) -> Response:
         t = words(language)
-        now = self.portal.ctx.clock.now()
         with self.portal.db.transaction() as session:
             found = data.client_quote(session, client, quote_id)
             if found is None:
@@ -296,11 +295,11 @@ class _Views:
             else:
                 status = record_quote_answer(
                     session,
+                    self.portal.ctx,
                     ticket,
                     quote,
                     "accept" if answer == "accept" else "refuse",
                     scope.contact,
-                    now,
                     via="portal",
                 )
             if status is None:

@@ -1,7 +1,7 @@
 """mailbox_health: each mailbox's and outgoing delivery's state, last success, last error
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-07 03:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
