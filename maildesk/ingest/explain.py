@@ -52,7 +52,7 @@ def decide(mail: InboundMail, settings: Settings) -> Decisions:
     service = settings.service
     ctx = RuleContext(
         own_addresses=service.addresses,
-        own_message_id_domains=frozenset({service.domain}),
+        own_message_id_domains=frozenset({service.own_message_id_domain}),
         loop_token=service.instance_id,
         max_message_bytes=service.max_message_bytes,
     )

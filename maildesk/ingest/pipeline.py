@@ -19,11 +19,18 @@ from sqlalchemy.orm import Session
 
 from maildesk.ingest.automatic import AUTOMATIC, handle_automatic
 from maildesk.ingest.classify import Kind, classify
-from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_seen, hold
-from maildesk.ingest.match import match_ticket
+from maildesk.ingest.context import (
+    OWN_MAIL_BACK,
+    Outcome,
+    PipelineContext,
+    Receipt,
+    already_seen,
+    hold,
+)
+from maildesk.ingest.match import Match, match_ticket
 from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.reports import follow_up, open_report
-from maildesk.ingest.roles import Role, sender_of
+from maildesk.ingest.roles import Role, Sender, sender_of
 from maildesk.ingest.staff import staff_mail
 from maildesk.notify.outbox import Draft, enqueue_auto
 from maildesk.store.models import Event
@@ -88,6 +95,45 @@ def reject(
     )
 
 
+def _own_mail_back(session: Session, mail: InboundMail, ctx: PipelineContext) -> None:
+    """Record a mail whose Message-ID is one maildesk sent: our own mail came back."""
+    session.add(
+        Event(
+            ticket_id=None,
+            at=ctx.clock.now(),
+            kind="loop_received",
+            actor=mail.sender,
+            detail={"message_id": mail.message_id, "rule": "sent_message_id"},
+        )
+    )
+
+
+def _record_refusals(
+    session: Session,
+    mail: InboundMail,
+    sender: Sender,
+    refused: tuple[Match, ...],
+    ctx: PipelineContext,
+) -> None:
+    """One ``pointer_refused`` event on each ticket the mail pointed at but may not join."""
+    for found in refused:
+        session.add(
+            Event(
+                ticket_id=found.ticket.id,
+                at=ctx.clock.now(),
+                kind="pointer_refused",
+                actor=mail.sender,
+                detail={
+                    "how": found.how,
+                    "number": found.ticket.number,
+                    "message_id": mail.message_id,
+                    "sender_role": sender.role.value,
+                    "sender_client": sender.client_key,
+                },
+            )
+        )
+
+
 def process(
     session: Session,
     mail: InboundMail,
@@ -99,14 +145,19 @@ def process(
     """Apply maildesk to ``mail`` inside the caller's transaction and say what happened."""
     seen = already_seen(session, mail.message_id, source_key)
     if seen is not None:
+        if seen.detail == OWN_MAIL_BACK:
+            _own_mail_back(session, mail, ctx)
         return seen
     verdict = classify(mail, ctx.rules)
     sender = sender_of(session, mail, ctx.settings)
-    match = match_ticket(session, mail, sender, ctx.numbers, ctx.settings.service.addresses)
+    matching = match_ticket(session, mail, sender, ctx.numbers, ctx.settings.service.addresses)
+    match = matching.match
     ticket = match.ticket if match else None
 
     if verdict.kind in AUTOMATIC:
-        handle_automatic(session, mail, raw, verdict, ticket, source_key, raw_sha256, ctx)
+        filed = matching.filed
+        handle_automatic(session, mail, raw, verdict, filed, source_key, raw_sha256, ctx)
+        ticket = filed
         return Receipt(
             Outcome.AUTOMATIC,
             mail.message_id,
@@ -124,6 +175,7 @@ def process(
             "too_large",
             ctx,
         )
+    _record_refusals(session, mail, sender, matching.refused, ctx)
     if sender.role is Role.UNKNOWN and ctx.settings.service.unknown_senders == "quarantine":
         notice = "unknown_sender" if ctx.settings.service.unknown_sender_notice else None
         return reject(
@@ -145,5 +197,6 @@ def process(
         Outcome.CREATED,
         mail.message_id,
         created.number,
-        f"new ticket ({created.status}, {created.priority})",
+        f"new ticket ({created.status}, {created.priority})"
+        + "".join(f"; refused {r.how} to {r.ticket.number}" for r in matching.refused),
     )

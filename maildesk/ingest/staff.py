@@ -22,6 +22,7 @@ from maildesk.ingest.commands import Command, ParsedReply, parse_commands
 from maildesk.ingest.context import PipelineContext, store_inbound
 from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.reply import extract_new_text
+from maildesk.notify.audience import cc_recipients, screen, thread_people
 from maildesk.notify.outbox import Draft, enqueue
 from maildesk.sla.clock import (
     calendar_for,
@@ -47,19 +48,6 @@ def _staff_by_name(settings: Settings, name: str) -> str | None:
         if wanted in (member.name.lower(), member.email, member.email.split("@")[0]):
             return member.email
     return None
-
-
-def _client_recipients(session: Session, ticket: Ticket) -> tuple[str, ...]:
-    """The client's people on the ticket: everyone who wrote in from the client side."""
-    senders = session.scalars(
-        select(Message.sender).where(
-            Message.ticket_id == ticket.id,
-            Message.direction == "in",
-            Message.disposition.in_(("report", "follow_up")),
-        )
-    ).all()
-    ordered = dict.fromkeys([ticket.requester, *senders])
-    return tuple(ordered)
 
 
 def _apply(
@@ -100,6 +88,8 @@ def _apply(
         email = _staff_by_name(ctx.settings, command.value) or command.value.lower()
         ticket.assignee = email
         detail.update(assignee=email)
+    elif command.name == "cc" and command.value:
+        detail.update(address=command.value)
     elif command.name in ("billable", "included"):
         ticket.billable = command.name == "billable"
     elif command.name == "time" and command.minutes is not None:
@@ -213,7 +203,10 @@ def staff_mail(
             )
         )
         return
-    recipients = _client_recipients(session, ticket)
+    recipients = screen(
+        session, ctx.settings, ticket, thread_people(session, ctx.settings, ticket), "relay", now
+    )
+    added = cc_recipients(session, ticket.id)
     rendered = ctx.renderer.render(
         "relay",
         ticket.language,
@@ -223,6 +216,7 @@ def staff_mail(
         text=parsed.text.strip(),
         staff_name=_staff_name(ctx.settings, mail.sender),
         support_name=ctx.identity.name,
+        also_to=", ".join(a for a in added if a in recipients),
     )
     last_client = session.scalars(
         select(Message.message_id)
