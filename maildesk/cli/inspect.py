@@ -118,6 +118,10 @@ def _print_decisions(d: Decisions) -> None:
     typer.echo(f"  priority:  {d.priority} ({d.priority_rule})")
     missing = ", ".join(d.missing) if d.missing else "nothing"
     typer.echo(f"  missing:   {missing}")
+    for how, value in d.pointers:
+        typer.echo(f"  pointer:   {how}: {value}")
+    if d.pointers:
+        typer.echo(f"  joins:     {d.joins}")
     for item, evidence in d.found.items():
         typer.echo(f"  found:     {item}: {evidence}")
     if d.password_suspected:
