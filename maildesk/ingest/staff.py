@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from maildesk.billing.quotes import create_quote
 from maildesk.billing.work import record_work
 from maildesk.core.config import Settings
-from maildesk.ingest.commands import Command, ParsedReply, parse_commands
+from maildesk.ingest.commands import Command, CommandProblem, ParsedReply, parse_commands
 from maildesk.ingest.context import PipelineContext, store_inbound
 from maildesk.ingest.parse import InboundMail
 from maildesk.ingest.reply import extract_new_text
@@ -48,6 +48,33 @@ def _staff_by_name(settings: Settings, name: str) -> str | None:
         if wanted in (member.name.lower(), member.email, member.email.split("@")[0]):
             return member.email
     return None
+
+
+def _check_assignees(settings: Settings, parsed: ParsedReply) -> ParsedReply:
+    """An ``#assign`` that names nobody on the staff is a problem, not an assignee.
+
+    The assignee receives the staff notices and SLA mail about the ticket, with
+    the client's text: it must be one of the staff.
+    """
+    unknown = [
+        c
+        for c in parsed.commands
+        if c.name == "assign" and _staff_by_name(settings, c.value or "") is None
+    ]
+    if not unknown:
+        return parsed
+    names = ", ".join(s.name for s in settings.staff) or "none configured"
+    return ParsedReply(
+        parsed.text,
+        tuple(c for c in parsed.commands if c not in unknown),
+        (
+            *parsed.problems,
+            *(
+                CommandProblem(c.line_no, c.raw, f"#assign {c.value}: not a staff member ({names})")
+                for c in unknown
+            ),
+        ),
+    )
 
 
 def _apply(
@@ -85,7 +112,7 @@ def _apply(
         ticket.status = new
         detail.update(old=old, new=new)
     elif command.name == "assign" and command.value:
-        email = _staff_by_name(ctx.settings, command.value) or command.value.lower()
+        email = _staff_by_name(ctx.settings, command.value)
         ticket.assignee = email
         detail.update(assignee=email)
     elif command.name == "cc" and command.value:
@@ -164,7 +191,7 @@ def staff_mail(
     """Apply a staff reply: commands, relay to the client, first response, assignee."""
     now = ctx.clock.now()
     store_inbound(session, mail, ticket.id, source_key, raw_sha256, "staff", now)
-    parsed = parse_commands(extract_new_text(mail.text))
+    parsed = _check_assignees(ctx.settings, parse_commands(extract_new_text(mail.text)))
     ticket.updated_at = now
     # Any mail from a paged person in the thread, or a #ack line, acknowledges the page.
     explicit_ack = any(c.name == "ack" for c in parsed.commands)

@@ -16,7 +16,8 @@ opened it, by the rules below) and checks, after every step:
   a client;
 - every outgoing mail about a ticket goes only to the staff, the ticket's
   requester, the people of the ticket's client, or an address staff added to
-  that ticket with ``#cc``.
+  that ticket with ``#cc`` (an ``#assign`` naming someone outside the staff,
+  who would get the staff notices, is refused).
 """
 
 from __future__ import annotations
@@ -275,21 +276,31 @@ class Exchange(RuleBasedStateMachine):
         ticket=tickets,
         cc=st.none() | st.sampled_from(PEOPLE),
         status=st.sampled_from([None, "waiting", "resolved"]),
+        assign=st.sampled_from([None, "bob", "Ann", "mallory@evil.example", "boss@acme.example"]),
         pick=st.integers(min_value=0),
     )
     def staff_reply(
-        self, staff: str, ticket: int, cc: str | None, status: str | None, pick: int
+        self,
+        staff: str,
+        ticket: int,
+        cc: str | None,
+        status: str | None,
+        assign: str | None,
+        pick: int,
     ) -> None:
         target = self.owned[ticket]
         named = target.message_ids[pick % len(target.message_ids)]
         lines = ["We are looking into it.", ""]
+        if assign:
+            lines.append(f"#assign {assign}")
         if cc:
             lines.append(f"#cc {cc}")
         if status:
             lines.append(f"#status {status}")
         landed = self._send(staff, "Re: Gradebook", "\n".join(lines) + "\n", in_reply_to=named)
         assert landed == ticket, "staff may answer any ticket"
-        if cc:
+        obeyed = assign is None or assign.lower() in ("bob", "ann")  # else refused whole
+        if cc and obeyed:
             target.cc.add(cc)
 
     @rule(days=st.sampled_from([1, 20]))

@@ -228,3 +228,51 @@ def test_a_staff_reply_with_a_message_id_at_the_support_domain_is_obeyed_and_rel
             tickets = session.scalars(select(Ticket.id)).all()
         assert len(loops) == 3
         assert tickets == [ticket.id], "none of our own mails opened a ticket"
+
+
+def test_cc_adds_a_recipient_on_purpose_and_the_client_is_told(
+    sqlite_url: str,
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vendor = "support@lms-vendor.example"
+    with daemon("imap", sqlite_url, tmp_path, dovecot, smtp_sink, monkeypatch, STAFF_ANN) as d:
+        report, report_id = mail(sender=BOSS, subject="SCORM upload", body="Upload fails.\n")
+        d.deliver(report, report_id, BOSS)
+        ticket = _ticket_of(d, report_id)
+        notice = next(m for m in smtp_sink.wait_for(2) if m.rcpt_tos == [STAFF])
+        for word, extra in (("FIRST-ANSWER", f"\n#cc {vendor}\n"), ("SECOND-ANSWER", "")):
+            answer, answer_id = mail(
+                sender=STAFF,
+                subject=f"Re: {notice.message['Subject']}",
+                body=f"{word}: the vendor is looking at it.\n{extra}",
+                in_reply_to=notice.message["Message-ID"].strip("<>"),
+            )
+            d.deliver(answer, answer_id, STAFF)
+            d.wait(functools.partial(_relayed, smtp_sink, word))
+            relay = next(m for m in smtp_sink.messages if word in m.message.get_content())
+            assert relay.rcpt_tos == [BOSS, vendor], "the #cc holds for later relays too"
+            text = relay.message.get_content()
+            assert f"This reply also goes to {vendor}" in text
+            assert "#cc" not in text
+
+        # The added recipient is not one of Acme's people: its reply does not join.
+        reply, reply_id = mail(
+            sender=vendor,
+            subject=relay.message["Subject"],
+            body="Fixed in 4.2.1.\n",
+            in_reply_to=relay.message["Message-ID"].strip("<>"),
+        )
+        d.deliver(reply, reply_id, vendor)
+        with d.desk.db.session() as session:
+            kinds = list(
+                session.scalars(
+                    select(Event.kind).where(Event.ticket_id == ticket.id).order_by(Event.id)
+                )
+            )
+            joined = session.scalar(select(Message.ticket_id).where(Message.message_id == reply_id))
+        assert kinds.count("command_cc") == 1
+        assert "pointer_refused" in kinds
+        assert joined != ticket.id
