@@ -110,3 +110,17 @@ def match_ticket(
             return Matching(found, tuple(refused))
         refused.append(found)
     return Matching(None, tuple(refused))
+
+
+def judged_pointers(
+    session: Session,
+    mail: InboundMail,
+    sender: Sender,
+    numbers: NumberFormat,
+    own_addresses: frozenset[str],
+) -> list[tuple[Match, bool]]:
+    """Every ticket ``mail`` points at, and whether its sender may join it (for ``inspect``)."""
+    return [
+        (found, may_join(sender, mail.sender, found.ticket))
+        for found in pointers(session, mail, numbers, own_addresses)
+    ]

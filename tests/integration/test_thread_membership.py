@@ -26,6 +26,7 @@ from maildesk.core.config import Settings
 from maildesk.store.models import Client, Event, Message, Ticket
 from tests.integration.daemon_intake import Daemon, daemon
 from tests.integration.helpers import STAFF, STAFF_ANN, SUPPORT, mail
+from tests.integration.test_cli import maildesk
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp_sink import SmtpSink
 
@@ -100,6 +101,7 @@ def test_another_clients_pointers_are_refused_and_the_relay_reaches_only_the_cli
         notice = next(m for m in smtp_sink.wait_for(2) if m.rcpt_tos == [STAFF])
 
         forged: dict[str, str] = {}
+        forged_raw: dict[str, bytes] = {}
         for intruder in (EVE, MALLORY):
             raw, mid = mail(
                 sender=intruder,
@@ -111,6 +113,7 @@ def test_another_clients_pointers_are_refused_and_the_relay_reaches_only_the_cli
             )
             d.deliver(raw, mid, intruder)
             forged[intruder] = mid
+            forged_raw[intruder] = raw
         joined, joined_id = mail(
             sender=COLLEAGUE,
             subject="Re: Gradebook export fails",
@@ -162,6 +165,16 @@ def test_another_clients_pointers_are_refused_and_the_relay_reaches_only_the_cli
             (who, "thread headers") for who in (EVE, MALLORY)
         )
         assert {EVE, MALLORY}.isdisjoint(writers)
+        raws = {EVE: forged_raw[EVE], COLLEAGUE: joined}
+
+    # maildesk inspect names each ticket a mail points at, believed or refused.
+    for who, raw in raws.items():
+        eml = tmp_path / f"{who}.eml"
+        eml.write_bytes(raw)
+        shown = maildesk("inspect", "--config", str(tmp_path / "maildesk.toml"), str(eml))
+        assert shown.returncode == 0, shown.stderr
+        verdict = "believed" if who == COLLEAGUE else "REFUSED: the sender may not join it"
+        assert f"ticket:    {acme.number} by thread headers: {verdict}" in shown.stdout
 
 
 def _relayed(sink: SmtpSink, word: str) -> bool:
