@@ -129,17 +129,18 @@ def _raw(message_id: str, sender: str = "ann@helpdesk.example", **headers: str) 
 def test_message_ids_at_the_support_domain_are_not_ours(settings: Settings) -> None:
     ctx = PipelineContext.build(settings, FakeClock(NOW), renderer_for(settings.service))
     assert ctx.identity.domain == "desk-1.maildesk.helpdesk.example"
-    # Thunderbird (zammad/mail/mail005.box) and Apple Mail (sisimai …/lhost-sendmail-01.eml)
-    for staff_id in (
-        "4FA76F9A.3060602@helpdesk.example",
-        "E1C50F1B-1C83-4820-BC36-AC6FBFBE8568@helpdesk.example",
-    ):
-        assert classify(parse(_raw(staff_id)), ctx.rules).kind is Kind.NORMAL
-    assert (
-        classify(parse(_raw("1.2@desk-1.maildesk.helpdesk.example")), ctx.rules).kind is Kind.LOOP
+    staff_ids = (
+        "4FA76F9A.3060602@helpdesk.example",  # Thunderbird 12 (zammad/mail/mail005.box)
+        "0b5c7f3e-9a41-4c2e-8d6f-2f1e4b7a9c03@helpdesk.example",  # Thunderbird since 78
+        "E1C50F1B-1C83-4820-BC36-AC6FBFBE8568@helpdesk.example",  # Apple Mail (sisimai mac/)
+        "87d6gxt7ay.fsf@helpdesk.example",  # Gnus, as in the corpus
     )
-    looped = _raw("x@acme.example", sender="boss@acme.example", X_Maildesk_Loop="desk-1")
-    assert classify(parse(looped), ctx.rules).kind is Kind.LOOP  # fmt: skip
+    for staff_id in staff_ids:
+        assert classify(parse(_raw(staff_id)), ctx.rules).kind is Kind.NORMAL, staff_id
+    ours = _raw("1.2@desk-1.maildesk.helpdesk.example")
+    assert classify(parse(ours), ctx.rules).kind is Kind.LOOP
+    looped = _raw("x@acme.example", sender=BOSS, X_Maildesk_Loop="desk-1")
+    assert classify(parse(looped), ctx.rules).kind is Kind.LOOP
 
 
 @pytest.mark.parametrize(
