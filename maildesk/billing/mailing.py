@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from maildesk.core.config import Settings
+from maildesk.notify.audience import screen
 from maildesk.notify.context import MailContext
 from maildesk.notify.outbox import Draft, enqueue
 from maildesk.store.directory import ClientInfo
@@ -103,7 +104,13 @@ def queue(
     auto: bool = True,
     **variables: object,
 ) -> bool:
-    """Render ``template`` and queue it to ``to``; with nobody to tell, record that instead."""
+    """Render ``template`` and queue it to ``to``; with nobody to tell, record that instead.
+
+    Mail about a ticket goes only to its client's people and the staff
+    (:func:`maildesk.notify.audience.screen`); anyone else is withheld.
+    """
+    if ticket is not None:
+        to = screen(session, ctx.settings, ticket, to, template, now)
     if not to:
         session.add(
             Event(

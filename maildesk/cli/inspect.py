@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk.cli.common import ConfigOption, JsonOption, load_config
+from maildesk.core.config import Settings
+from maildesk.core.numbers import NumberFormat
 from maildesk.ingest.explain import Decisions, decide
+from maildesk.ingest.match import judged_pointers
+from maildesk.ingest.roles import sender_of
 from maildesk.mail.parse import InboundMail, UnparseableMail, parse
+from maildesk.store.db import Database, SchemaError
 
 
 def _mail_view(mail: InboundMail) -> dict[str, Any]:
@@ -45,6 +51,32 @@ def _mail_view(mail: InboundMail) -> dict[str, Any]:
     }
 
 
+def _tickets(mail: InboundMail, settings: Settings) -> list[dict[str, Any]] | None:
+    """The tickets the mail points at in the config's database, each believed or refused.
+
+    None when there is no database to ask (none yet, or not at this version's
+    schema): ``inspect`` never creates or changes one.
+    """
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    db = Database(url)
+    try:
+        db.check_schema()
+        with db.session() as session:
+            sender = sender_of(session, mail, settings)
+            numbers = NumberFormat(settings.tickets.number_format, settings.tickets.subject_tag)
+            judged = judged_pointers(session, mail, sender, numbers, settings.service.addresses)
+            return [
+                {"how": found.how, "ticket": found.ticket.number, "believed": believed}
+                for found, believed in judged
+            ]
+    except (SchemaError, SQLAlchemyError):
+        return None
+    finally:
+        db.dispose()
+
+
 def inspect(
     file: Annotated[
         Path,
@@ -62,6 +94,8 @@ def inspect(
 
     The decisions (classification rule by rule, the sender's role, priority and
     missing information) follow the config given, or the embedded defaults.
+    When the config's database exists, each ticket the mail points at (thread
+    headers, subject tag, plus-address) is named, believed or refused.
 
     Exit status 1 when the mail cannot be read (it would be quarantined), with the reason.
     """
@@ -75,8 +109,11 @@ def inspect(
             typer.echo(f"unparseable: {exc.reason} (maildesk would quarantine it)")
         raise typer.Exit(1) from None
     view = _mail_view(mail)
+    settings = load_config(config)
+    tickets = _tickets(mail, settings)
     if as_json:
-        view["decisions"] = asdict(decide(mail, load_config(config)))
+        view["decisions"] = asdict(decide(mail, settings))
+        view["tickets"] = tickets
         typer.echo(json.dumps({"parsed": True, **view}, indent=2, ensure_ascii=False))
         return
     for key in (
@@ -105,7 +142,10 @@ def inspect(
         typer.echo(f"       defect: {defect}")
     for flag in view["from_flags"]:
         typer.echo(f"    from flag: {flag} (may not spend hours or answer quotes)")
-    _print_decisions(decide(mail, load_config(config)))
+    _print_decisions(decide(mail, settings))
+    for found in tickets or []:
+        verdict = "believed" if found["believed"] else "REFUSED: the sender may not join it"
+        typer.echo(f"  ticket:    {found['ticket']} by {found['how']}: {verdict}")
     typer.echo("")
     typer.echo(view["text"].rstrip())
 
@@ -125,6 +165,10 @@ def _print_decisions(d: Decisions) -> None:
         typer.echo(f"  unsure:    {d.priority_unsure}")
     missing = ", ".join(d.missing) if d.missing else "nothing"
     typer.echo(f"  missing:   {missing}")
+    for how, value in d.pointers:
+        typer.echo(f"  pointer:   {how}: {value}")
+    if d.pointers:
+        typer.echo(f"  joins:     {d.joins}")
     for item, evidence in d.found.items():
         typer.echo(f"  found:     {item}: {evidence}")
     if d.password_suspected:

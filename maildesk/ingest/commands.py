@@ -31,6 +31,11 @@ Commands:
     on (see :mod:`maildesk.billing.contracts`). Written at the end of a
     ``#time`` line (``#time 30m #included``) it marks that line only, and comes
     back as the command's ``value``.
+``#cc ADDRESS``
+    Send this relay, and every later one on the ticket, also to ADDRESS (one
+    bare address, ``name@example.com`` or ``<name@example.com>``), though it
+    is not one of the client's people. Staff add it on purpose; the client is
+    told in each relay who else receives it. Several ``#cc`` lines add several.
 
 Choices:
 
@@ -74,14 +79,17 @@ __all__ = [
 ]
 
 CommandName = Literal[
-    "ack", "assign", "billable", "included", "internal", "priority", "quote", "status", "time"
+    "ack", "assign", "billable", "cc", "included", "internal", "priority", "quote", "status", "time"
 ]
 KNOWN_COMMANDS: Final[tuple[CommandName, ...]] = get_args(CommandName)
 PRIORITIES: Final = ("high", "normal", "low")
 STATUSES: Final = ("open", "waiting", "resolved", "closed")
 
 _COMMAND_RE: Final = re.compile(r"\s*#(?P<name>[A-Za-z][A-Za-z0-9_-]*)(?P<rest>.*)", re.DOTALL)
-_REPEATABLE: Final[frozenset[str]] = frozenset({"time"})
+_REPEATABLE: Final[frozenset[str]] = frozenset({"time", "cc"})
+_ADDRESS: Final = re.compile(
+    r"<?([^@\s<>,;:\"()\[\]\\]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z]{2,63})>?"
+)
 _SCOPE: Final[frozenset[str]] = frozenset({"billable", "included"})
 
 
@@ -90,10 +98,10 @@ class Command:
     """One command line.
 
     ``minutes`` is set for ``time`` and ``quote``; ``value`` for ``priority``,
-    ``status`` (lower-cased), ``assign`` (as written) and a ``time`` line's own
-    scope (``billable``/``included``, or None); ``text`` is the
-    description of a ``quote``. ``line_no`` counts from 1 in the parsed text;
-    ``raw`` is the line without its surrounding whitespace.
+    ``status`` (lower-cased), ``cc`` (the address, lower-cased), ``assign`` (as
+    written) and a ``time`` line's own scope (``billable``/``included``, or
+    None); ``text`` is the description of a ``quote``. ``line_no`` counts from
+    1 in the parsed text; ``raw`` is the line without its surrounding whitespace.
     """
 
     name: CommandName
@@ -179,6 +187,14 @@ def _assign(args: str) -> _Args:
     return _Args(value=args)
 
 
+def _cc(args: str) -> _Args:
+    match = _ADDRESS.fullmatch(args.lower())
+    if match is None:
+        got = f", not {args!r}" if args else ""
+        raise _ArgumentError(f"#cc takes one e-mail address, such as #cc it@example.com{got}")
+    return _Args(value=match[1])
+
+
 _QUOTE_FORM: Final = (
     "#quote takes a duration written without spaces and what the work is,"
     " such as #quote 3h migrate the database"
@@ -215,6 +231,7 @@ _PARSERS: Final[dict[CommandName, Callable[[str], _Args]]] = {
     "ack": _no_arguments("ack"),
     "assign": _assign,
     "billable": _no_arguments("billable"),
+    "cc": _cc,
     "included": _no_arguments("included"),
     "internal": _no_arguments("internal", "; write the note on the lines below it"),
     "priority": _choice("priority", PRIORITIES),

@@ -60,22 +60,23 @@ class PipelineContext(MailContext):
         service = settings.service
         rules = RuleContext(
             own_addresses=service.addresses,
-            own_message_id_domains=frozenset({service.domain}),
+            own_message_id_domains=frozenset({service.own_message_id_domain}),
             loop_token=service.instance_id,
             max_message_bytes=service.max_message_bytes,
         )
         return cls(settings_, clock_, renderer_, identity, numbers, links=links, rules=rules)
 
 
-def _seen_query() -> Select[int, str | None, str | None]:
+def _seen_query() -> Select[int, str | None, str | None, str | None]:
     """Quarantined by this source key (rank 0), else stored by Message-ID or source key (1)."""
     held = select(
         literal(0).label("rank"),
         null().label("message_id"),
         null().label("number"),
+        null().label("direction"),
     ).where(QuarantinedMail.source_key == bindparam("source_key"))
     stored = (
-        select(literal(1), Message.message_id, Ticket.number)
+        select(literal(1), Message.message_id, Ticket.number, Message.direction)
         .outerjoin(Ticket, Message.ticket_id == Ticket.id)
         .where(
             or_(
@@ -85,20 +86,34 @@ def _seen_query() -> Select[int, str | None, str | None]:
         )
     )
     found = union_all(held, stored).subquery()
-    return select(found.c.rank, found.c.message_id, found.c.number).order_by(found.c.rank).limit(1)
+    return (
+        select(found.c.rank, found.c.message_id, found.c.number, found.c.direction)
+        .order_by(found.c.rank)
+        .limit(1)
+    )
 
 
 # Built once: every mail asks it, in one round trip.
 _SEEN = _seen_query()
 
 
+OWN_MAIL_BACK = "loop: a Message-ID maildesk sent came back"
+
+
 def already_seen(session: Session, message_id: str, source_key: str) -> Receipt | None:
-    """A receipt for a mail that was handled before (same source key or Message-ID)."""
+    """A receipt for a mail that was handled before (same source key or Message-ID).
+
+    A Message-ID that maildesk itself sent (stored with the outbox as an
+    outgoing message) is our own mail come back: an AUTOMATIC receipt, never
+    an answer, whatever domain the Message-ID is in.
+    """
     row = session.execute(_SEEN, {"message_id": message_id, "source_key": source_key}).first()
     if row is None:
         return None
     if row.rank == 0:
         return Receipt(Outcome.QUARANTINED, message_id, None, "already in quarantine")
+    if row.direction == "out" and row.message_id == message_id:
+        return Receipt(Outcome.AUTOMATIC, row.message_id, row.number, OWN_MAIL_BACK)
     return Receipt(Outcome.DUPLICATE, row.message_id, row.number, "seen before")
 
 

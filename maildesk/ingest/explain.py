@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maildesk.core.config import Settings
+from maildesk.core.numbers import NumberFormat
 from maildesk.ingest.classify import classify, explain
 from maildesk.ingest.intake import ReportPart, check_report
+from maildesk.ingest.match import PLUS, TAG, THREAD, plus_numbers
 from maildesk.ingest.priority import decide_priority
 from maildesk.ingest.rules import RuleContext
 from maildesk.mail.authresults import authenticate
@@ -36,6 +38,10 @@ class Decisions:
     missing: list[str]
     found: dict[str, str]
     password_suspected: bool
+    pointers: list[tuple[str, str]]
+    """Each way the mail points at a ticket: (how, Message-ID or ticket number)."""
+    joins: str
+    """Which ticket such a pointer may join, by the sender's role (``ingest.match``)."""
     authentication: str = ""
     """Our receiving server's verdict on the From (``mail.authresults``); "" without
     ``service.authserv_id``."""
@@ -54,12 +60,39 @@ def _role(mail: InboundMail, settings: Settings) -> tuple[str, str | None]:
     return "unknown", None
 
 
+def _pointers(mail: InboundMail, settings: Settings) -> list[tuple[str, str]]:
+    numbers = NumberFormat(settings.tickets.number_format, settings.tickets.subject_tag)
+    thread = [*([mail.in_reply_to] if mail.in_reply_to else []), *mail.references]
+    found = [(THREAD, mid) for mid in dict.fromkeys(thread)]
+    found += [(TAG, n) for n in numbers.find_numbers(mail.subject)]
+    found += [(PLUS, n) for n in plus_numbers(mail, settings.service.addresses)]
+    return found
+
+
+def _joins(role: str, client: str | None, settings: Settings) -> str:
+    if role == "staff":
+        return "any ticket (staff)"
+    if client is not None:
+        cfg = settings.client(client)
+        auth = " when authenticated" if cfg is not None and cfg.require_authentication else ""
+        return (
+            f"only a ticket of client {client}{auth}; a pointer to another ticket is "
+            "refused and the mail handled as a new report"
+        )
+    then = (
+        "a new ticket of its own"
+        if settings.service.unknown_senders == "accept"
+        else "quarantine, as any stranger's mail"
+    )
+    return f"only a ticket without a client that this address opened; otherwise {then}"
+
+
 def decide(mail: InboundMail, settings: Settings) -> Decisions:
     """The pipeline's decisions about ``mail`` under ``settings`` (nothing is stored)."""
     service = settings.service
     ctx = RuleContext(
         own_addresses=service.addresses,
-        own_message_id_domains=frozenset({service.domain}),
+        own_message_id_domains=frozenset({service.own_message_id_domain}),
         loop_token=service.instance_id,
         max_message_bytes=service.max_message_bytes,
     )
@@ -90,6 +123,8 @@ def decide(mail: InboundMail, settings: Settings) -> Decisions:
         found=dict(check.found),
         password_suspected=check.password_suspected,
         authentication=_verdict(mail, settings),
+        pointers=_pointers(mail, settings),
+        joins=_joins(role, client_id, settings),
     )
 
 

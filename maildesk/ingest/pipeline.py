@@ -19,10 +19,17 @@ from sqlalchemy.orm import Session
 
 from maildesk.ingest.automatic import AUTOMATIC, handle_automatic
 from maildesk.ingest.classify import Kind, classify
-from maildesk.ingest.context import Outcome, PipelineContext, Receipt, already_seen, hold
-from maildesk.ingest.match import match_ticket
+from maildesk.ingest.context import (
+    OWN_MAIL_BACK,
+    Outcome,
+    PipelineContext,
+    Receipt,
+    already_seen,
+    hold,
+)
+from maildesk.ingest.match import Match, match_ticket
 from maildesk.ingest.reports import follow_up, open_report
-from maildesk.ingest.roles import Role, sender_of
+from maildesk.ingest.roles import Role, Sender, sender_of
 from maildesk.ingest.rules._common import null_reverse_path
 from maildesk.ingest.staff import refuse_staff_mail, staff_gate, staff_mail
 from maildesk.mail.parse import InboundMail
@@ -94,6 +101,45 @@ def reject(
     )
 
 
+def _own_mail_back(session: Session, mail: InboundMail, ctx: PipelineContext) -> None:
+    """Record a mail whose Message-ID is one maildesk sent: our own mail came back."""
+    session.add(
+        Event(
+            ticket_id=None,
+            at=ctx.clock.now(),
+            kind="loop_received",
+            actor=mail.sender,
+            detail={"message_id": mail.message_id, "rule": "sent_message_id"},
+        )
+    )
+
+
+def _record_refusals(
+    session: Session,
+    mail: InboundMail,
+    sender: Sender,
+    refused: tuple[Match, ...],
+    ctx: PipelineContext,
+) -> None:
+    """One ``pointer_refused`` event on each ticket the mail pointed at but may not join."""
+    for found in refused:
+        session.add(
+            Event(
+                ticket_id=found.ticket.id,
+                at=ctx.clock.now(),
+                kind="pointer_refused",
+                actor=mail.sender,
+                detail={
+                    "how": found.how,
+                    "number": found.ticket.number,
+                    "message_id": mail.message_id,
+                    "sender_role": sender.role.value,
+                    "sender_client": sender.client_key,
+                },
+            )
+        )
+
+
 def process(
     session: Session,
     mail: InboundMail,
@@ -105,14 +151,19 @@ def process(
     """Apply maildesk to ``mail`` inside the caller's transaction and say what happened."""
     seen = already_seen(session, mail.message_id, source_key)
     if seen is not None:
+        if seen.detail == OWN_MAIL_BACK:
+            _own_mail_back(session, mail, ctx)
         return seen
     verdict = classify(mail, ctx.rules)
     sender = sender_of(session, mail, ctx.settings)
-    match = match_ticket(session, mail, sender, ctx.numbers, ctx.settings.service.addresses)
+    matching = match_ticket(session, mail, sender, ctx.numbers, ctx.settings.service.addresses)
+    match = matching.match
     ticket = match.ticket if match else None
 
     if verdict.kind in AUTOMATIC:
-        handle_automatic(session, mail, raw, verdict, ticket, source_key, raw_sha256, ctx)
+        filed = matching.filed
+        handle_automatic(session, mail, raw, verdict, filed, source_key, raw_sha256, ctx)
+        ticket = filed
         return Receipt(
             Outcome.AUTOMATIC,
             mail.message_id,
@@ -140,6 +191,7 @@ def process(
                 detail={"message_id": mail.message_id, "flags": list(mail.from_flags)},
             )
         )
+    _record_refusals(session, mail, sender, matching.refused, ctx)
     if sender.role is Role.UNKNOWN and ctx.settings.service.unknown_senders == "quarantine":
         # Only a stranger is told; a mail that failed authentication may have a
         # forged From, and a notice would go to the innocent owner (backscatter).
@@ -177,5 +229,6 @@ def process(
         Outcome.CREATED,
         mail.message_id,
         created.number,
-        f"new ticket ({created.status}, {created.priority})",
+        f"new ticket ({created.status}, {created.priority})"
+        + "".join(f"; refused {r.how} to {r.ticket.number}" for r in matching.refused),
     )

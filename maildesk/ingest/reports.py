@@ -31,6 +31,7 @@ from maildesk.ingest.roles import Role, Sender
 from maildesk.mail.parse import Attachment as MailAttachment
 from maildesk.mail.parse import InboundMail
 from maildesk.mail.reply import extract_new_text
+from maildesk.notify.audience import screen
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import calendar_for, pause_clock, resume_clock, start_clock
 from maildesk.sla.paging import page_if_due
@@ -202,6 +203,9 @@ def _client_mail(
     now: datetime,
     **variables: object,
 ) -> None:
+    to = screen(session, ctx.settings, ticket, (mail.sender,), template, now)
+    if not to:
+        return
     rendered = ctx.renderer.render(
         template,
         ticket.language,
@@ -216,7 +220,7 @@ def _client_mail(
         session,
         Draft(
             kind=template,
-            to=(mail.sender,),
+            to=to,
             subject=rendered.subject,
             body=rendered.body,
             ticket_id=ticket.id,

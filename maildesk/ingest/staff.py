@@ -23,11 +23,12 @@ from maildesk.billing.groups import begin_intervention
 from maildesk.billing.quotes import create_quote
 from maildesk.billing.work import record_work, release
 from maildesk.core.config import Settings
-from maildesk.ingest.commands import Command, ParsedReply, parse_commands
+from maildesk.ingest.commands import Command, CommandProblem, ParsedReply, parse_commands
 from maildesk.ingest.context import PipelineContext, hold, store_inbound
 from maildesk.ingest.roles import Sender
 from maildesk.mail.parse import InboundMail
 from maildesk.mail.reply import extract_new_text
+from maildesk.notify.audience import cc_recipients, screen, thread_people
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
 from maildesk.sla.clock import (
     calendar_for,
@@ -117,17 +118,31 @@ def _staff_by_name(settings: Settings, name: str) -> str | None:
     return None
 
 
-def _client_recipients(session: Session, ticket: Ticket) -> tuple[str, ...]:
-    """The client's people on the ticket: everyone who wrote in from the client side."""
-    senders = session.scalars(
-        select(Message.sender).where(
-            Message.ticket_id == ticket.id,
-            Message.direction == "in",
-            Message.disposition.in_(("report", "follow_up")),
-        )
-    ).all()
-    ordered = dict.fromkeys([ticket.requester, *senders])
-    return tuple(ordered)
+def _check_assignees(settings: Settings, parsed: ParsedReply) -> ParsedReply:
+    """An ``#assign`` that names nobody on the staff is a problem, not an assignee.
+
+    The assignee receives the staff notices and SLA mail about the ticket, with
+    the client's text: it must be one of the staff.
+    """
+    unknown = [
+        c
+        for c in parsed.commands
+        if c.name == "assign" and _staff_by_name(settings, c.value or "") is None
+    ]
+    if not unknown:
+        return parsed
+    names = ", ".join(s.name for s in settings.staff) or "none configured"
+    return ParsedReply(
+        parsed.text,
+        tuple(c for c in parsed.commands if c not in unknown),
+        (
+            *parsed.problems,
+            *(
+                CommandProblem(c.line_no, c.raw, f"#assign {c.value}: not a staff member ({names})")
+                for c in unknown
+            ),
+        ),
+    )
 
 
 def _apply(
@@ -167,9 +182,11 @@ def _apply(
         ticket.status = new
         detail.update(old=old, new=new)
     elif command.name == "assign" and command.value:
-        email = _staff_by_name(ctx.settings, command.value) or command.value.lower()
+        email = _staff_by_name(ctx.settings, command.value)
         ticket.assignee = email
         detail.update(assignee=email)
+    elif command.name == "cc" and command.value:
+        detail.update(address=command.value)
     elif command.name in ("billable", "included"):
         ticket.scope = command.name
         if command.name == "billable":  # bills held work that waited for this mark
@@ -253,7 +270,7 @@ def staff_mail(
     """Apply a staff reply: commands, relay to the client, first response, assignee."""
     now = ctx.clock.now()
     store_inbound(session, mail, ticket.id, source_key, raw_sha256, "staff", now)
-    parsed = parse_commands(extract_new_text(mail.text))
+    parsed = _check_assignees(ctx.settings, parse_commands(extract_new_text(mail.text)))
     ticket.updated_at = now
     # Any mail from a paged person in the thread, or a #ack line, acknowledges the page.
     explicit_ack = any(c.name == "ack" for c in parsed.commands)
@@ -292,7 +309,10 @@ def staff_mail(
             )
         )
         return
-    recipients = _client_recipients(session, ticket)
+    recipients = screen(
+        session, ctx.settings, ticket, thread_people(session, ctx.settings, ticket), "relay", now
+    )
+    added = cc_recipients(session, ticket.id)
     rendered = ctx.renderer.render(
         "relay",
         ticket.language,
@@ -302,6 +322,7 @@ def staff_mail(
         text=parsed.text.strip(),
         staff_name=_staff_name(ctx.settings, mail.sender),
         support_name=ctx.identity.name,
+        also_to=", ".join(a for a in added if a in recipients),
     )
     last_client = session.scalars(
         select(Message.message_id)

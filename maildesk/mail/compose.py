@@ -29,6 +29,7 @@ class Identity:
     address: str
     name: str
     domain: str
+    """The Message-ID domain: one only maildesk writes (``Service.own_message_id_domain``)."""
     loop_token: str
 
 

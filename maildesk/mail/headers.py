@@ -179,8 +179,11 @@ def msg_ids(value: str) -> list[str]:
     """Message-IDs in a header value, brackets stripped.
 
     Bracketed ids are taken; without any brackets, bare tokens holding an
-    ``@`` are (some mailers omit the brackets).
+    ``@`` are (some mailers omit the brackets). Encoded words are decoded
+    first: Python's ``email`` package RFC 2047-encodes an In-Reply-To whose
+    line passes 78 characters, as a long Message-ID makes it.
     """
+    value = decode_words(value)
     ids = [re.sub(r"\s+", "", found) for found in _MSG_ID.findall(value)]
     ids = [found for found in ids if found]
     if not ids and "<" not in value:

@@ -39,7 +39,7 @@ class MailContext:
         identity = Identity(
             address=service.support_address,
             name=service.support_name,
-            domain=service.domain,
+            domain=service.own_message_id_domain,
             loop_token=service.instance_id,
         )
         numbers = NumberFormat(settings.tickets.number_format, settings.tickets.subject_tag)

@@ -74,7 +74,7 @@ def test_three_mails_three_tickets_three_threaded_acks(
         assert ticket.number in ack.message.get_content()
         assert ack.message["Auto-Submitted"] == "auto-replied"
         assert mid in ack.message["References"]
-        assert ack.message["Message-ID"].endswith("@helpdesk.example>")
+        assert ack.message["Message-ID"].endswith("@maildesk-test.maildesk.helpdesk.example>")
     assert dovecot.count("INBOX") == 0
     assert dovecot.count("Processed") == 3
 

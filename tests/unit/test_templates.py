@@ -148,6 +148,7 @@ RELAY: dict[str, Any] = {
     "text": "The login page works again: a full disk stopped the database.",
     "staff_name": "Pieter Janssens",
     "support_name": SUPPORT,
+    "also_to": "it@vendor.example",
 }
 
 PAGE: dict[str, Any] = {
@@ -355,7 +356,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"status": "closed"},
     ],
     "command_problems": [{"problems": COMMAND_PROBLEMS["problems"][:1]}],
-    "relay": [{"subject": f"{TAG} Login page shows error 500"}],
+    "relay": [{"subject": f"{TAG} Login page shows error 500"}, {"also_to": ""}],
     "page": [{"level": 0, "client_name": None, "priority": "normal"}],
     "possible_outage": [{"client_name": None, "priority": "low"}],
     "sla_warning": [{"target": "resolution", "client_name": None, "priority": "low"}],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,8 @@ from pydantic import (
 
 from maildesk.core.config.base import Language, _Model
 from maildesk.core.policy import Weekday
+
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
 
 
 class Service(_Model):
@@ -39,6 +42,8 @@ class Service(_Model):
     statement_hour: Annotated[int, Field(ge=0, le=23)] = 8
     statement_timezone: str | None = None
     sweep_interval: Annotated[float, Field(gt=0)] = 30.0
+    message_id_domain: str = ""
+    """The domain of the Message-IDs maildesk writes; empty: ``<instance_id>.maildesk.<domain>``."""
 
     @field_validator("support_address", "extra_addresses")
     @classmethod
@@ -48,6 +53,25 @@ class Service(_Model):
                 raise ValueError(f"{value!r} is not an e-mail address")
             return value.strip().lower()
         return tuple(v.strip().lower() for v in value)
+
+    @field_validator("message_id_domain")
+    @classmethod
+    def _mid_domain(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and not _DOMAIN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a domain name (such as 'md.helpdesk.example')")
+        return value
+
+    @model_validator(mode="after")
+    def _mid_domain_is_ours(self) -> Service:
+        mine = self.message_id_domain
+        if mine and any(mine == a.rpartition("@")[2] for a in self.addresses):
+            raise ValueError(
+                f"message_id_domain {mine!r} is the domain of a support address: people's mail "
+                "programs write Message-IDs there too; use a subdomain only maildesk writes, "
+                f"such as '{self.instance_id}.maildesk.{mine}'"
+            )
+        return self
 
     @field_validator("timezone", "statement_timezone")
     @classmethod
@@ -90,8 +114,21 @@ class Service(_Model):
 
     @property
     def domain(self) -> str:
-        """The domain used in the Message-IDs maildesk writes."""
+        """The support address's domain."""
         return self.support_address.rsplit("@", 1)[1]
+
+    @property
+    def own_message_id_domain(self) -> str:
+        """The domain of the Message-IDs maildesk writes, which no person's mail program uses.
+
+        Mail programs such as Thunderbird and Apple Mail write Message-IDs in the
+        sender's domain, which staff share with the support address; a per-instance
+        subdomain tells our own mail coming back from a staff member's reply.
+        """
+        if self.message_id_domain:
+            return self.message_id_domain
+        label = re.sub(r"[^a-z0-9-]+", "-", self.instance_id.lower()).strip("-") or "maildesk"
+        return f"{label[:63]}.maildesk.{self.domain}"
 
 
 class Database(_Model):

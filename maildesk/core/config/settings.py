@@ -69,6 +69,12 @@ class Settings(_Model):
                     f"is not defined (known: {', '.join(sorted(self.policies))})"
                 )
             seen.add(client.id)
+        mid = self.service.own_message_id_domain
+        if any(s.email.rpartition("@")[2] == mid for s in self.staff):
+            raise ValueError(
+                f"service.message_id_domain {mid!r} is a staff member's mail domain: their own "
+                "mail would be taken for maildesk's; use a subdomain only maildesk writes"
+            )
         emails: set[str] = set()
         for client in self.clients:
             for contact in client.contacts:

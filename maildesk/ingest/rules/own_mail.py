@@ -8,13 +8,16 @@ up mailing each other forever. Three signals, each enough on its own:
   but a redirect or a misrouted copy keeps it). Another maildesk instance's
   token is not ours: its mail is some other helpdesk's auto-reply, left to the
   auto-reply rule;
-- a Message-ID in one of our own Message-ID domains, i.e. a mail we generated.
-  Only the mail's *own* Message-ID counts: a client's reply quite rightly
-  names our Message-IDs in In-Reply-To/References. A Message-ID the parser had
-  to invent (the mail had none) is never ours. The domain must be one only
-  maildesk uses (``helpdesk.example.com``, not the company's mail domain):
-  some mail clients put the From domain in their Message-IDs, and a staff
-  member's mail would then look like ours;
+- a Message-ID in the domain only maildesk writes (``service.message_id_domain``,
+  by default ``<instance_id>.maildesk.<support domain>``), i.e. a mail we
+  generated. Only the mail's *own* Message-ID counts: a client's reply quite
+  rightly names our Message-IDs in In-Reply-To/References. A Message-ID the
+  parser had to invent (the mail had none) is never ours. It is never the
+  support address's own domain: Thunderbird, Apple Mail, Gnus and Foxmail put
+  the From domain in their Message-IDs, and staff share that domain, so their
+  replies would be dropped as loops. (A mail whose Message-ID is one we sent
+  and stored is recognised before the rules run, see
+  ``ingest.context.already_seen``.);
 - a From that is one of the support addresses themselves.
 """
 
