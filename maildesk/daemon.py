@@ -116,6 +116,8 @@ class Maildesk:
             ImapIntake(account, self.receiver.receive, self.db, self.clock)
             for account in build_accounts(settings)
         ]
+        #: Why the daemon stopped on its own (its database file lost), else None.
+        self.fatal: str | None = None
 
     def prepare(self) -> None:
         """Create or check the schema, mirror the configured clients, give starter grants."""
@@ -186,7 +188,19 @@ class Maildesk:
         return server
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery."""
+        """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery.
+
+        Also stops when the SQLite database file is deleted or replaced, with the
+        reason in ``fatal``: mail refused meanwhile (451) is kept by the sender.
+        """
+        if self.db.file_watch is not None:
+
+            def lost(message: str) -> None:
+                self.fatal = message
+                log.critical("%s", message)
+                stop.set()
+
+            self.db.file_watch.on_lost(lost)
         portal = self._start_portal()  # first: a taken address stops start-up before intake
         listener = None
         lst = self.settings.intake.listener

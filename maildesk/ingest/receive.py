@@ -25,6 +25,7 @@ from maildesk.ingest.pipeline import process
 from maildesk.store.blobs import put_blob
 from maildesk.store.db import Database
 from maildesk.store.models import QuarantinedMail
+from maildesk.store.sqlite_file import DatabaseFileLost
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class Receiver:
             return self._quarantine(raw, source_key, Quarantine("unparseable", exc.reason))
         try:
             return self._process(raw, mail, source_key)
+        except DatabaseFileLost as exc:
+            raise IntakeUnavailable(str(exc)) from exc
         except OperationalError as exc:
             raise IntakeUnavailable(f"database unavailable: {exc.orig or exc}") from exc
         except IntegrityError:
@@ -94,6 +97,8 @@ class Receiver:
         try:
             with self.db.transaction() as session:
                 self._hold(session, raw, source_key, why)
+        except DatabaseFileLost as exc:
+            raise IntakeUnavailable(str(exc)) from exc
         except OperationalError as exc:
             raise IntakeUnavailable(f"database unavailable: {exc.orig or exc}") from exc
         except IntegrityError:

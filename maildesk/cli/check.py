@@ -1,0 +1,49 @@
+"""``maildesk check-config``: validate the config and say what maildesk would do with it."""
+
+from __future__ import annotations
+
+import typer
+
+from maildesk.cli.common import ConfigOption, fail, load_config
+from maildesk.configfile import missing_secrets
+from maildesk.store.db import Database
+
+
+def check_config(config: ConfigOption = None) -> None:
+    """Validate the config file and say what maildesk would do with it.
+
+    Also checks that every secret the config names (``*_env``) is set in the
+    environment, and lists all that are not (exit status 2).
+    """
+    settings = load_config(config)
+    missing = missing_secrets(settings)
+    if missing:
+        fail(
+            f"{settings.source}: {len(missing)} secret(s) not set in the environment:\n  "
+            + "\n  ".join(missing),
+            2,
+        )
+    typer.echo(f"{settings.source}: OK")
+    typer.echo(f"  support address: {settings.service.support_address}")
+    typer.echo(f"  data folder: {settings.service.data_dir}")
+    typer.echo(f"  database: {Database.describe(settings.database_url)}")
+    lst = settings.intake.listener
+    if lst.enabled:
+        typer.echo(f"  listener: {lst.protocol.upper()} on {lst.host}:{lst.port}")
+    for src in settings.intake.imap:
+        typer.echo(
+            f"  imap: {src.username}@{src.host}:{src.port} ({src.security}) "
+            f"folders {', '.join(src.folders)}; password from ${src.password_env}"
+        )
+    out = settings.outgoing
+    if out.transport == "smtp" and out.smtp is not None:
+        typer.echo(f"  outgoing: SMTP {out.smtp.host}:{out.smtp.port} ({out.smtp.security})")
+    else:
+        typer.echo(f"  outgoing: maildir {settings.maildir_path}")
+    portal = settings.portal
+    if portal.enabled:
+        typer.echo(
+            f"  portal: {portal.base_url} served on {portal.host}:{portal.port}; links valid "
+            f"{portal.link_days} days, signed with ${portal.secret_env}"
+        )
+    typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
