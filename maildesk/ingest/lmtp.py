@@ -132,7 +132,8 @@ class _Limits(SMTP):
         super().__init__(handler, data_size_limit=max_bytes, decode_data=False, **kwargs)
 
     def _size_refusal(self, status: str) -> str:
-        if status.startswith("552 Error: Too much mail data"):
+        # "Line too long" now means a line longer than the whole mail may be.
+        if status.startswith(("552 Error: Too much mail data", "500 Line too long")):
             return (
                 f"552 5.3.4 message larger than this helpdesk accepts "
                 f"({self.max_bytes} bytes); send large files as a link"
