@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 STATEMENT_CHECK_SECONDS = 900.0
 # How long a mailbox watcher may take to finish the mail in hand at shutdown.
 SHUTDOWN_GRACE_SECONDS = 30.0
+# After the database file is found lost: time to answer the mail in hand (451).
+LOST_FILE_GRACE_SECONDS = 1.0
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -198,7 +200,11 @@ class Maildesk:
             def lost(message: str) -> None:
                 self.fatal = message
                 log.critical("%s", message)
-                stop.set()
+                # Stop shortly after, not in the middle of answering 451 to the mail
+                # in hand; whatever arrives meanwhile is refused the same way.
+                timer = threading.Timer(LOST_FILE_GRACE_SECONDS, stop.set)
+                timer.daemon = True
+                timer.start()
 
             self.db.file_watch.on_lost(lost)
         portal = self._start_portal()  # first: a taken address stops start-up before intake
