@@ -1,7 +1,8 @@
 """The ``maildesk`` command line: the top-level options and the table of commands.
 
 Exit codes: 0 ok, 1 the work failed (a mailbox unreachable, a mail not
-found), 2 bad usage or bad configuration.
+found), 2 bad usage or bad configuration (a read-only data folder, an unset
+secret), 3 ``run`` stopped because its SQLite file was deleted or replaced.
 
 Every command lives in its own module under ``maildesk/cli/`` and is imported only
 when it runs: ``maildesk --help`` lists the commands from :data:`COMMANDS` below

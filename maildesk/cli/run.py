@@ -19,6 +19,9 @@ from maildesk.store.db import SchemaError
 
 log = logging.getLogger("maildesk")
 
+#: Exit status when the database file was lost under the running daemon.
+DATABASE_LOST = 3
+
 
 def run(
     config: ConfigOption = None,
@@ -36,7 +39,8 @@ def run(
     """Run the helpdesk: take in mail, open and update tickets, send what is due.
 
     Stops cleanly on SIGTERM or Ctrl-C, finishing the mail in hand. Stops with
-    exit status 1 when its SQLite database file is deleted or replaced under it.
+    exit status 3 when its SQLite database file is deleted or replaced under it
+    (a service manager should not restart it onto a new, empty database).
     """
     setup_logging(log_format, log_level.value if log_level else None)
     settings = load_config(config)
@@ -83,4 +87,4 @@ def run(
     except OSError as exc:  # a listener's address is taken or not ours
         fail(str(exc), 1)
     if desk.fatal:
-        fail(desk.fatal, 1)
+        fail(desk.fatal, DATABASE_LOST)

@@ -356,6 +356,6 @@ def test_database_file_lost_while_running_gives_451_and_stops(tmp_path: Path, ho
         status = daemon.wait()
     finally:
         daemon.stop()
-    assert status == 1, daemon.stderr
+    assert status == 3, daemon.stderr
     assert f"the database file {db_file} was {how}" in daemon.stderr
     assert "CRITICAL" in daemon.stderr
