@@ -49,14 +49,14 @@ def check_writable(db_file: Path) -> None:
         raise DataDirError(
             f"cannot create the data folder {folder}: {exc.strerror}; create it and "
             f"let the user maildesk runs as ({_user()}) write in it, or set "
-            "service.data_dir to another folder"
+            "service.data_dir (or database.url) to another folder"
         ) from None
     for path, what in ((folder, "data folder"), (db_file, "database file")):
         if path.exists() and not os.access(path, os.W_OK):
             raise DataDirError(
                 f"the {what} {path} is not writable by {_user()}: maildesk keeps its SQLite "
                 "database there (with its -wal and -shm files); give that user write "
-                "access, or set service.data_dir to another folder"
+                "access, or set service.data_dir (or database.url) to another folder"
             )
 
 
