@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from maildesk.cli.common import ConfigOption, database, fail, load_config, open_database
+from maildesk.cli.common import ConfigOption, fail, load_config, open_database
 from maildesk.store.backup import BackupError, backup_sqlite
 
 app = typer.Typer(help="The database: schema upgrades and backups.", no_args_is_help=True)
@@ -35,9 +35,10 @@ def db_backup(
     """Copy the SQLite database to PATH, consistently, while maildesk keeps running.
 
     Uses SQLite's online backup API, so mail taken in meanwhile is either in the
-    copy or not, never half. For PostgreSQL use pg_dump (see the README).
+    copy or not, never half. For PostgreSQL use pg_dump (see the README). Works on
+    any schema version: back up before ``maildesk db upgrade``.
     """
-    db = database(load_config(config))
+    db = open_database(load_config(config))
     try:
         copied = backup_sqlite(db, path)
     except BackupError as exc:
@@ -46,5 +47,5 @@ def db_backup(
         db.dispose()
     typer.echo(
         f"{db.safe_url}: copied to {copied.path} ({copied.size_bytes} bytes, "
-        f"schema {copied.revision})"
+        f"schema {copied.revision or 'none'})"
     )

@@ -327,10 +327,26 @@ def test_backup_of_postgresql_points_at_pg_dump(tmp_path: Path) -> None:
         pytest.skip("no PostgreSQL (MAILDESK_TEST_POSTGRES_URL)")
     config = _config(tmp_path, extra=f'[database]\nurl = "{url}"\n')
     result = maildesk("db", "backup", str(tmp_path / "b.db"), "-c", str(config))
-    # An empty test database has no schema (exit 1); one with a schema gets the pg_dump hint.
-    assert result.returncode in (1, 2), result.stderr
-    if result.returncode == 2:
-        assert "pg_dump" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "is not a SQLite file: back up PostgreSQL with pg_dump" in result.stderr
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_backup_before_an_upgrade_works_on_an_older_schema(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    import sqlite3
+
+    with sqlite3.connect(data / "maildesk.db") as conn:  # a schema this maildesk refuses
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0003')")
+    assert maildesk("tickets", "list", "-c", str(config)).returncode == 1
+    made = maildesk("db", "backup", str(tmp_path / "before-upgrade.db"), "-c", str(config))
+    assert made.returncode == 0, made.stderr
+    assert "schema 0003" in made.stdout
+    with sqlite3.connect(tmp_path / "before-upgrade.db") as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
 
 
 # -- the database file deleted or replaced under a running daemon ------------------------
