@@ -60,6 +60,25 @@ def load_settings(path: Path | None) -> Settings:
     return _anchored(settings, Path(os.path.abspath(path)).parent)
 
 
+def check_calendars(settings: Settings) -> None:
+    """Build every policy's business calendar once; raise ``ConfigError`` naming each bad one.
+
+    What the config model cannot see (an unknown holiday country or subdivision, a week
+    without any opening hours) would otherwise pass, and every client mail would then
+    be quarantined when its due time is computed.
+    """
+    from maildesk.sla.clock import calendar_for  # the holidays tables: only when checking
+
+    problems = []
+    for name, policy in settings.policies.items():
+        try:
+            calendar_for(policy)
+        except ValueError as exc:
+            problems.append(f"  policies.{name}.calendar: {exc}")
+    if problems:
+        raise ConfigError(f"{settings.source}: {len(problems)} problem(s):\n" + "\n".join(problems))
+
+
 def missing_secrets(settings: Settings) -> list[str]:
     """One line per secret the config names whose environment variable is unset or empty."""
     return [

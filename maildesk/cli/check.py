@@ -5,17 +5,23 @@ from __future__ import annotations
 import typer
 
 from maildesk.cli.common import ConfigOption, fail, load_config
-from maildesk.configfile import missing_secrets
+from maildesk.configfile import check_calendars, missing_secrets
+from maildesk.core.config import ConfigError
 from maildesk.store.db import Database
 
 
 def check_config(config: ConfigOption = None) -> None:
     """Validate the config file and say what maildesk would do with it.
 
-    Also checks that every secret the config names (``*_env``) is set in the
-    environment, and lists all that are not (exit status 2).
+    Also builds each policy's business calendar, and checks that every secret the
+    config names (``*_env``) is set in the environment, listing all that are not
+    (exit status 2).
     """
     settings = load_config(config)
+    try:
+        check_calendars(settings)
+    except ConfigError as exc:
+        fail(str(exc), 2)
     missing = missing_secrets(settings)
     if missing:
         fail(

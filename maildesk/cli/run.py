@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from maildesk.cli.common import ConfigOption, LogFormat, LogLevelOption, fail, load_config
-from maildesk.configfile import check_secrets
+from maildesk.configfile import check_calendars, check_secrets
 from maildesk.core.config import ConfigError
 from maildesk.daemon import Maildesk
 from maildesk.logs import setup_logging
@@ -45,6 +45,7 @@ def run(
     setup_logging(log_format, log_level.value if log_level else None)
     settings = load_config(config)
     try:
+        check_calendars(settings)
         check_secrets(settings)
         desk = Maildesk(settings)
         desk.prepare()

@@ -164,6 +164,26 @@ def test_check_config_refuses_bad_opening_hours(tmp_path: Path, hours: str) -> N
         assert f"wed: bad opening hours '{hours}'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("calendar", "problem"),
+    [
+        ('holidays = "XX"', "policies.default.calendar: "),
+        ('holidays = "BE"\nholiday_subdivision = "ZZ"', "policies.default.calendar: "),
+        ("hours = {}", "policies.default.calendar: "),
+    ],
+)
+def test_check_config_builds_each_policys_calendar(
+    tmp_path: Path, calendar: str, problem: str
+) -> None:
+    config = _config(tmp_path, extra=f"[policies.default.calendar]\n{calendar}\n")
+    for command in (["check-config"], ["run", "--once"]):
+        result = maildesk(*command, "-c", str(config))
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"{config}: 1 problem(s)" in result.stderr
+        assert problem in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 # -- a read-only data folder -------------------------------------------------------------
 
 
