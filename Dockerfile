@@ -11,8 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --create-home --home-dir /srv/maildesk --uid 10001 maildesk
 
 WORKDIR /opt/maildesk
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE ./
 COPY maildesk ./maildesk
+# The example contracts, built into the package for `maildesk demo`.
+COPY config/examples ./config/examples
 RUN pip install --no-compile . && rm -rf /opt/maildesk/build
 
 USER maildesk

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 STATEMENT_CHECK_SECONDS = 900.0
 # How long a mailbox watcher may take to finish the mail in hand at shutdown.
 SHUTDOWN_GRACE_SECONDS = 30.0
+# After the database file is found lost: time to answer the mail in hand (451).
+LOST_FILE_GRACE_SECONDS = 1.0
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -119,6 +121,8 @@ class Maildesk:
             ImapIntake(account, self.receiver.receive, self.db, self.clock)
             for account in build_accounts(settings)
         ]
+        #: Why the daemon stopped on its own (its database file lost), else None.
+        self.fatal: str | None = None
 
     def prepare(self) -> None:
         """Create or check the schema, mirror the configured clients, give starter grants."""
@@ -197,7 +201,23 @@ class Maildesk:
         return server
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery."""
+        """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery.
+
+        Also stops when the SQLite database file is deleted or replaced, with the
+        reason in ``fatal``: mail refused meanwhile (451) is kept by the sender.
+        """
+        if self.db.file_watch is not None:
+
+            def lost(message: str) -> None:
+                self.fatal = message
+                log.critical("%s", message)
+                # Stop shortly after, not in the middle of answering 451 to the mail
+                # in hand; whatever arrives meanwhile is refused the same way.
+                timer = threading.Timer(LOST_FILE_GRACE_SECONDS, stop.set)
+                timer.daemon = True
+                timer.start()
+
+            self.db.file_watch.on_lost(lost)
         portal = self._start_portal()  # first: a taken address stops start-up before intake
         listener = None
         lst = self.settings.intake.listener

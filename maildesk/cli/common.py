@@ -9,6 +9,7 @@ import typer
 
 from maildesk.configfile import load_settings, portal_links
 from maildesk.core.config import ConfigError, Settings
+from maildesk.logs import LogLevel
 from maildesk.notify.links import PortalLinks
 from maildesk.store.db import Database, SchemaError
 
@@ -32,6 +33,16 @@ LogFormat = Annotated[
         "per line, for log collectors).",
     ),
 ]
+LogLevelOption = Annotated[
+    LogLevel | None,
+    typer.Option(
+        "--log-level",
+        envvar="MAILDESK_LOG_LEVEL",
+        case_sensitive=False,
+        help="Least important log lines shown (default info).",
+        show_default=False,
+    ),
+]
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -48,9 +59,17 @@ def load_config(config: Path | None) -> Settings:
         fail(str(exc), 2)
 
 
+def open_database(settings: Settings) -> Database:
+    """The database, or exit 2 when it cannot be opened (a read-only data folder)."""
+    try:
+        return Database(settings.database_url)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
 def database(settings: Settings) -> Database:
-    """The database, or exit 1 when its schema is not this version's."""
-    db = Database(settings.database_url)
+    """The database, or exit 1 when its schema is not this version's (2: cannot open it)."""
+    db = open_database(settings)
     try:
         db.check_schema()
     except SchemaError as exc:

@@ -1,39 +1,110 @@
-"""The ``maildesk`` command line.
+"""The ``maildesk`` command line: the top-level options and the table of commands.
 
 Exit codes: 0 ok, 1 the work failed (a mailbox unreachable, a mail not
-found), 2 bad usage or bad configuration.
+found), 2 bad usage or bad configuration (a read-only data folder, an unset
+secret), 3 ``run`` stopped because its SQLite file was deleted or replaced.
+
+Every command lives in its own module under ``maildesk/cli/`` and is imported only
+when it runs: ``maildesk --help`` lists the commands from :data:`COMMANDS` below
+without importing any of them (nor SQLAlchemy, Alembic, the daemon...), and
+``maildesk tickets list`` imports the tickets module alone. To add a command, add a
+line to :data:`COMMANDS`; never import a command module here.
+``tests/unit/test_cli_lazy.py`` checks both rules.
 """
 
 from __future__ import annotations
 
-import logging
-import signal
-import sys
-import threading
+import importlib
+import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from maildesk.cli import (
-    clients,
-    demo,
-    inspect,
-    oncall,
-    quarantine,
-    sla,
-    statements,
-    status,
-    tickets,
-)
-from maildesk.cli.common import ConfigOption, LogFormat, fail, load_config
-from maildesk.core.config import ConfigError
-from maildesk.daemon import Maildesk
-from maildesk.logs import setup_logging
-from maildesk.store.db import Database, SchemaError
+from maildesk.logs import LogLevel, setup_logging
 
-log = logging.getLogger("maildesk")
+#: name -> ("module:attribute", one-line help). The attribute is a ``typer.Typer``
+#: (a command group) or a function (one command). The help line is what
+#: ``maildesk --help`` shows; it must be the first line of the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": (
+        "maildesk.cli.run:run",
+        "Run the helpdesk: take in mail, open and update tickets, send what is due.",
+    ),
+    "check-config": (
+        "maildesk.cli.check:check_config",
+        "Validate the config file and say what maildesk would do with it.",
+    ),
+    "status": (
+        "maildesk.cli.status:status",
+        "Show the outbox depth and its oldest unsent mail, quarantine, open tickets, mailboxes.",
+    ),
+    "tickets": ("maildesk.cli.tickets:app", "Look at tickets."),
+    "clients": ("maildesk.cli.clients:app", "Clients and their prepaid hours."),
+    "quarantine": (
+        "maildesk.cli.quarantine:app",
+        "Mail set aside: list, show, release or drop it.",
+    ),
+    "statements": ("maildesk.cli.statements:app", "Weekly statements of the clients' hours."),
+    "sla": (
+        "maildesk.cli.sla:app",
+        "SLA deadlines: when a report is due, and how a ticket's deadline was reached.",
+    ),
+    "oncall": ("maildesk.cli.oncall:app", "The on-call rota and escalation chain."),
+    "inspect": (
+        "maildesk.cli.inspect:inspect",
+        "Show how maildesk reads a mail and what it would decide, without storing anything.",
+    ),
+    "demo": (
+        "maildesk.cli.demo:demo",
+        "Replay a scripted week of an example contract and print what maildesk did.",
+    ),
+    "db": ("maildesk.cli.db:app", "The database: schema upgrades and backups."),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import command ``name`` and return it as a click command (what Typer runs)."""
+    target, _ = COMMANDS[name]
+    module_name, _, attribute = target.partition(":")
+    obj = getattr(importlib.import_module(module_name), attribute)
+    # Mounted on a root like ``app`` (plain help, no completion options), as
+    # ``app.add_typer``/``app.command`` would, then taken out again.
+    root = typer.Typer(add_completion=False, rich_markup_mode=None)
+    if isinstance(obj, typer.Typer):
+        root.add_typer(obj, name=name)
+    else:
+        root.command(name)(obj)
+        root.callback()(lambda: None)  # keep the group: one command would become the root
+    return typer.main.get_command(root).commands[name]  # type: ignore[attr-defined]
+
+
+class _Listed(typer.core.TyperCommand):
+    """A command as ``--help`` lists it: its name and help line, nothing imported."""
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: commands from :data:`COMMANDS`, imported when invoked."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = _Listed(cmd_name, help=COMMANDS[cmd_name][1])
+        return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, _Listed) and name is not None:
+            command = load_command(name)
+        return name, command, rest
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help=(
         "maildesk turns a support mailbox into a helpdesk: ticket numbers, required "
         "information, SLA clocks over a business calendar, on-call paging and prepaid hours.\n\n"
@@ -44,136 +115,59 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(tickets.app, name="tickets")
-app.add_typer(quarantine.app, name="quarantine")
-app.add_typer(clients.app, name="clients")
-app.add_typer(statements.app, name="statements")
-app.add_typer(sla.app, name="sla")
-app.add_typer(oncall.app, name="oncall")
-app.command("inspect")(inspect.inspect)
-app.command("status")(status.status)
-app.command("demo")(demo.demo)
 
 
-@app.command()
-def run(
-    config: ConfigOption = None,
-    once: Annotated[
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"maildesk {version('maildesk')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            typer.echo("maildesk (version unknown: not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="The TOML config file, for every command (same as MAILDESK_CONFIG; a "
+            "command's own --config wins).",
+            show_default=False,
+        ),
+    ] = None,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            help="Least important log lines shown (same as MAILDESK_LOG_LEVEL; default info).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    _version: Annotated[
         bool,
         typer.Option(
-            "--once",
-            help="Process all mail waiting now, deliver the outbox, exit "
-            "(for cron and tests). Exit status 1 if a mailbox could not be read.",
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
-    log_format: LogFormat = "text",
 ) -> None:
-    """Run the helpdesk: take in mail, open and update tickets, send what is due.
+    """Options given before the command apply to every command.
 
-    Stops cleanly on SIGTERM or Ctrl-C, finishing the mail in hand.
+    They are passed on as the environment variables the commands already read,
+    so that a command's own option still wins and no command needs to know.
     """
-    setup_logging(log_format)
-    settings = load_config(config)
-    try:
-        desk = Maildesk(settings)
-        desk.prepare()
-    except ConfigError as exc:
-        fail(str(exc), 2)
-    except SchemaError as exc:
-        fail(str(exc), 1)
-    if settings.source == "embedded defaults":
-        log.info(
-            "no config file: running on embedded defaults (data in %s, outgoing mail in %s)",
-            settings.service.data_dir.resolve(),
-            settings.maildir_path.resolve(),
-        )
-    if once:
-        summary = desk.run_once()
-        d = summary.delivery
-        log.info(
-            "done: %d mailbox(es) read, %d mail(s) sent, %d deferred, %d failed",
-            len(summary.polled),
-            d.sent,
-            d.deferred,
-            d.failed,
-        )
-        if summary.errors:
-            raise typer.Exit(1)
-        return
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        if stop.is_set():
-            log.warning("second signal: stopping now")
-            sys.exit(1)
-        log.info("signal %s received", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        desk.run_forever(stop)
-    except OSError as exc:  # a listener's address is taken or not ours
-        fail(str(exc), 1)
-
-
-@app.command("check-config")
-def check_config(config: ConfigOption = None) -> None:
-    """Validate the config file and say what maildesk would do with it."""
-    settings = load_config(config)
-    typer.echo(f"{settings.source}: OK")
-    typer.echo(f"  support address: {settings.service.support_address}")
-    typer.echo(f"  database: {Database(settings.database_url).safe_url}")
-    lst = settings.intake.listener
-    if lst.enabled:
-        typer.echo(f"  listener: {lst.protocol.upper()} on {lst.host}:{lst.port}")
-    for src in settings.intake.imap:
-        typer.echo(
-            f"  imap: {src.username}@{src.host}:{src.port} ({src.security}) "
-            f"folders {', '.join(src.folders)}; password from ${src.password_env}"
-        )
-    out = settings.outgoing
-    if out.transport == "smtp" and out.smtp is not None:
-        typer.echo(f"  outgoing: SMTP {out.smtp.host}:{out.smtp.port} ({out.smtp.security})")
-    else:
-        typer.echo(f"  outgoing: maildir {settings.maildir_path}")
-    portal = settings.portal
-    if portal.enabled:
-        typer.echo(
-            f"  portal: {portal.base_url} served on {portal.host}:{portal.port}; links valid "
-            f"{portal.link_days} days, signed with ${portal.secret_env}"
-        )
-    typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
-    ops = settings.ops
-    told = ops.operator_address or (
-        f"the {len(settings.staff)} staff"
-        if settings.staff
-        else "nobody (set ops.operator_address)"
-    )
-    typer.echo(
-        f"  alerts: to {told} after {ops.alert_after_minutes:g} min of a mailbox or of "
-        "outgoing delivery failing"
-    )
-    from maildesk.core.clock import SystemClock
-    from maildesk.sla.policy import closures_running_out
-
-    for warning in closures_running_out(settings.policies, SystemClock().now().date()):
-        typer.echo(f"  warning: {warning}")
-
-
-@db_app.command("upgrade")
-def db_upgrade(config: ConfigOption = None) -> None:
-    """Create the schema or bring it up to this version of maildesk (back up first)."""
-    settings = load_config(config)
-    db = Database(settings.database_url)
-    before, after = db.upgrade()
-    if before == after:
-        typer.echo(f"{db.safe_url}: schema already at {after}")
-    else:
-        typer.echo(f"{db.safe_url}: schema upgraded from {before or 'empty'} to {after}")
+    if config is not None:
+        os.environ["MAILDESK_CONFIG"] = str(config)
+    if log_level is not None:
+        os.environ["MAILDESK_LOG_LEVEL"] = log_level.value
+        setup_logging(level=log_level.value)
 
 
 def main() -> None:

@@ -9,14 +9,14 @@ billed. Each client follows one policy; the four real contracts in
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maildesk.core.durations import DurationError, parse_duration
+from maildesk.core.hours import parse_hours
 from maildesk.core.words import LANGUAGES, LISTS, WordListError, load
 
 Priority = Literal["high", "normal", "low"]
@@ -27,19 +27,6 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-def _hours_ok(value: str) -> str:
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        start, sep, end = part.partition("-")
-        if not sep:
-            raise ValueError(
-                f"{value!r}: write opening hours as '08:30-18:00' (several separated by commas)"
-            )
-        for t in (start.strip(), end.strip()):
-            if t != "24:00":
-                time.fromisoformat(t)
-    return value
 
 
 class DateRange(_Model):
@@ -86,8 +73,16 @@ class CalendarConfig(_Model):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: dict[Weekday, str]) -> dict[Weekday, str]:
-        for text in value.values():
-            _hours_ok(text)
+        # The calendar's own parser: hours that run backwards or overlap are refused
+        # when the file is read, not by the first mail that needs a due time.
+        for day, text in value.items():
+            try:
+                parse_hours(text)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{day}: {exc} (write '08:00-12:00,13:00-17:00'; hours past midnight "
+                    "go on the next day, e.g. 'mon = \"18:00-24:00\"', 'tue = \"00:00-08:00\"')"
+                ) from None
         return value
 
     @field_validator("yearly_closures")
@@ -104,6 +99,7 @@ class CalendarConfig(_Model):
             if self.holiday_subdivision is not None:
                 raise ValueError("holiday_subdivision needs holidays (the country code)")
             return self
+        import holidays  # heavy; only a config that names a holiday table needs it
         try:
             table = holidays.country_holidays(self.holidays, subdiv=self.holiday_subdivision)
         except NotImplementedError as exc:

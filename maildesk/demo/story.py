@@ -53,8 +53,20 @@ __all__ = [
     "replay",
 ]
 
-# The example contracts live in the repository, next to the package.
-EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
+
+def _examples() -> Path:
+    """Where the example contracts are: inside an installed package, else in the checkout.
+
+    ``config/examples/`` is their one source; building the package (``setup.py``)
+    copies them to ``maildesk/demo/examples/``, so that ``maildesk demo`` works
+    from a wheel or a container as from a clone.
+    """
+    here = Path(__file__).resolve().parent
+    installed = here / "examples"
+    return installed if installed.is_dir() else here.parents[1] / "config" / "examples"
+
+
+EXAMPLES = _examples()
 
 # A small PNG-looking attachment: maildesk does not decode screenshots.
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
@@ -169,7 +181,7 @@ def example_config(policy: str) -> Path:
     if not EXAMPLES.is_dir():
         raise FileNotFoundError(
             f"the example contracts are not installed ({EXAMPLES} is missing): "
-            "run maildesk demo from a clone of the repository"
+            "reinstall maildesk from its wheel or source, which ship them"
         )
     path = EXAMPLES / f"{policy}.toml"
     if not path.is_file():

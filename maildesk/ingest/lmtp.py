@@ -4,11 +4,24 @@ An MTA (Postfix, Exim) or a user's mail client hands mail over directly. A
 recipient that is not one of our addresses is refused at RCPT (550). The mail
 goes through the same ``Receiver.receive`` as IMAP mail, in a worker thread;
 ``250`` is answered only after its transaction committed, ``451`` when the
-database is unavailable (the MTA keeps the mail and retries), and aiosmtpd
-answers ``552`` to mail over the size limit. Over LMTP each recipient gets its
-own reply line (RFC 2033), including aiosmtpd's own size refusals; the mail
-itself is recorded once. The envelope sender goes with the mail: a null
-reverse-path (``MAIL FROM:<>``) is never answered.
+database is unavailable (the MTA keeps the mail and retries). Over LMTP each
+recipient gets its own reply line (RFC 2033), including aiosmtpd's own size
+refusals; the mail itself is recorded once. The envelope sender goes with the
+mail: a null reverse-path (``MAIL FROM:<>``) is never answered.
+
+Size: mail over ``service.max_message_bytes`` is refused with ``552 5.3.4``
+(the limit is also announced in EHLO's ``SIZE``), so it never reaches maildesk's
+database: the sending server keeps the refusal and tells the sender, with the
+limit in the reply text. (Mail over the limit found in an IMAP mailbox has already
+been accepted by someone; it is quarantined with a notice to the sender.)
+
+Lines: RFC 5322 limits a line to 998 bytes, but real mail exceeds it (long HTML
+lines, unfolded headers), and aiosmtpd refuses any line over 1,000 bytes with
+``500``, which makes the sending server bounce the mail. Lines of any length are
+accepted here, within the size limit.
+
+aiosmtpd logs every SMTP command at INFO on its ``mail.log`` logger; those lines
+are shown at DEBUG only, so that a normal log holds maildesk's one line per mail.
 """
 
 from __future__ import annotations
@@ -101,7 +114,52 @@ class _Handler:
         return status
 
 
-class _LmtpServer(LMTP):
+class _Quieter(logging.Filter):
+    """Shows aiosmtpd's per-command INFO lines as DEBUG (and only when DEBUG is on)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger("maildesk").isEnabledFor(logging.DEBUG)
+        return True
+
+
+_QUIETER = _Quieter()
+logging.getLogger("mail.log").addFilter(_QUIETER)  # added once: the same filter object
+
+
+class _Limits(SMTP):
+    """What both servers share: the size limit and its wording, no line-length limit."""
+
+    def __init__(self, handler: _Handler, max_bytes: int, **kwargs: Any) -> None:
+        self.max_bytes = max_bytes
+        # aiosmtpd reads lines through a StreamReader limited to ``line_length_limit``
+        # (read in SMTP.__init__) and refuses longer ones with 500: let a line be as
+        # long as the mail may be. Command lines keep their own 512-byte limit.
+        self.line_length_limit = max_bytes + 2
+        super().__init__(handler, data_size_limit=max_bytes, decode_data=False, **kwargs)
+
+    def _size_refusal(self, status: str) -> str:
+        # "Line too long" now means a line longer than the whole mail may be.
+        if status.startswith(("552 Error: Too much mail data", "500 Line too long")):
+            return (
+                f"552 5.3.4 message larger than this helpdesk accepts "
+                f"({self.max_bytes} bytes); send large files as a link"
+            )
+        return status
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str):
+            await super().push(self._size_refusal(status))
+        else:
+            await super().push(status)
+
+
+class _SmtpServer(_Limits):
+    pass
+
+
+class _LmtpServer(_Limits, LMTP):
     """aiosmtpd's LMTP, answering the end of DATA once per accepted recipient (RFC 2033 4.2).
 
     Every reply after the ``354`` — ours from ``handle_DATA`` and aiosmtpd's
@@ -125,7 +183,7 @@ class _LmtpServer(LMTP):
         if status.startswith("354") and self.envelope is not None:
             self._replies_due = max(len(self.envelope.rcpt_tos), 1)
         elif self._replies_due:
-            status = "\r\n".join([status] * self._replies_due)
+            status = "\r\n".join([self._size_refusal(status)] * self._replies_due)
             self._replies_due = 0
         await super().push(status)
 
@@ -137,10 +195,8 @@ class _Controller(Controller):
         super().__init__(handler, **kwargs)
 
     def factory(self) -> SMTP:
-        cls = _LmtpServer if self._lmtp else SMTP
-        return cls(
-            self.handler, data_size_limit=self._max_bytes, decode_data=False, **self.SMTP_kwargs
-        )
+        cls = _LmtpServer if self._lmtp else _SmtpServer
+        return cls(self.handler, self._max_bytes, **self.SMTP_kwargs)
 
 
 class MailListener:

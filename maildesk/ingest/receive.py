@@ -25,6 +25,7 @@ from maildesk.mail.parse import InboundMail, UnparseableMail, parse
 from maildesk.store.blobs import put_blob
 from maildesk.store.db import Database
 from maildesk.store.models import QuarantinedMail
+from maildesk.store.sqlite_file import DatabaseFileLost
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class Receiver:
             mail = replace(mail, envelope_sender=envelope_sender)
         try:
             return self._process(raw, mail, source_key)
+        except DatabaseFileLost as exc:
+            raise IntakeUnavailable(str(exc)) from exc
         except OperationalError as exc:
             raise IntakeUnavailable(f"database unavailable: {exc.orig or exc}") from exc
         except IntegrityError:
@@ -100,6 +103,8 @@ class Receiver:
         try:
             with self.db.transaction() as session:
                 self._hold(session, raw, source_key, why)
+        except DatabaseFileLost as exc:
+            raise IntakeUnavailable(str(exc)) from exc
         except OperationalError as exc:
             raise IntakeUnavailable(f"database unavailable: {exc.orig or exc}") from exc
         except IntegrityError:

@@ -8,18 +8,21 @@ schema and says which command brings it up to date.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from maildesk.store.sqlite_file import FileWatch, check_writable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +30,40 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "maildesk_write"
 
 
+_VERSION_TABLE = "alembic_version"
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(?:None|[\"']([\w-]+)[\"'])\s*$", re.M
+)
+
+
+@lru_cache(maxsize=1)
+def _listed_head() -> str | None:
+    """The newest revision, read from the ``revision``/``down_revision`` lines of the files.
+
+    Every command checks the schema, and importing Alembic to read its scripts
+    costs half a second of CPU. A plain chain of migrations is read here instead;
+    anything else (branches, merges, an unusual file) gives None, and Alembic
+    answers. ``tests/unit/test_cli_lazy.py`` checks the two agree.
+    """
+    parents: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(
+            (m.group(1), m.group(2)) for m in _REVISION_LINE.finditer(path.read_text("utf-8"))
+        )
+        if "revision" not in found:
+            continue
+        if "down_revision" not in found or found["revision"] is None:
+            return None
+        parents[found["revision"]] = found["down_revision"]
+    heads = set(parents) - set(parents.values())
+    return heads.pop() if len(heads) == 1 else None
+
+
 class SchemaError(Exception):
     """The database schema does not match this maildesk; the message says what to run."""
 
 
-def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+def _sqlite_pragmas(busy_timeout_ms: int, watch: FileWatch | None) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling starts a transaction only at the
         # first write, so a SAVEPOINT before it would commit on its own; maildesk
@@ -43,31 +75,48 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
+        if watch is not None:
+            watch.connected()
 
     return on_connect
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # A write transaction takes the write lock up front (IMMEDIATE), so one that
-    # reads and then writes never fails halfway on a lock upgrade while another
-    # thread writes; reads stay DEFERRED and never block anyone.
-    write = conn.get_execution_options().get(_WRITE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+def _sqlite_begin(watch: FileWatch | None) -> Any:
+    def on_begin(conn: Any) -> None:
+        if watch is not None:
+            watch.check()
+        # A write transaction takes the write lock up front (IMMEDIATE), so one that
+        # reads and then writes never fails halfway on a lock upgrade while another
+        # thread writes; reads stay DEFERRED and never block anyone.
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return on_begin
 
 
-def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (absolute), or None for another database or ``:memory:``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).absolute()
+
+
+def make_engine(url: str, busy_timeout_ms: int = 30_000, watch: FileWatch | None = None) -> Engine:
     """An engine for ``url``; for SQLite the folder is created and WAL switched on.
 
     ``busy_timeout_ms`` is how long SQLite waits for another writer before the
-    operation fails (and intake answers "try again later").
+    operation fails (and intake answers "try again later"). ``watch``, for a
+    SQLite file, is told of every connection and asked before every transaction.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        db_file = sqlite_file(url)
+        if db_file is not None:
+            check_writable(db_file)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
-        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms, watch))
+        event.listen(engine, "begin", _sqlite_begin(watch))
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": 10}
     if parsed.get_driver_name() == "psycopg":
@@ -84,6 +133,8 @@ def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
 
 def alembic_config(url: str) -> Config:
     """An Alembic config pointing at maildesk's migrations and ``url``."""
+    from alembic.config import Config  # Alembic costs 0.1 s to import: only when used
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -95,7 +146,9 @@ class Database:
 
     def __init__(self, url: str, busy_timeout_ms: int = 30_000) -> None:
         self.url = url
-        self.engine = make_engine(url, busy_timeout_ms)
+        db_file = sqlite_file(url)
+        self.file_watch = FileWatch(db_file) if db_file is not None else None
+        self.engine = make_engine(url, busy_timeout_ms, self.file_watch)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -124,14 +177,27 @@ class Database:
         return lambda: event.remove(self._sessions, "after_commit", hook)
 
     def head_revision(self) -> str:
+        head = _listed_head()
+        if head is not None:
+            return head
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(alembic_config(self.url))
         head = script.get_current_head()
         assert head is not None
         return head
 
     def current_revision(self) -> str | None:
+        """The schema revision the database is at (None: no maildesk schema)."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table(_VERSION_TABLE):
+                return None
+            rows = conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).all()
+            if len(rows) <= 1:
+                return rows[0][0] if rows else None
+            from alembic.runtime.migration import MigrationContext
+
+            return MigrationContext.configure(conn).get_current_revision()  # raises: branches
 
     def is_empty(self) -> bool:
         """True when the database has no tables at all (a brand-new database)."""
@@ -139,6 +205,8 @@ class Database:
 
     def upgrade(self) -> tuple[str | None, str]:
         """Bring the schema to the newest revision; returns (before, after)."""
+        from alembic import command
+
         before = self.current_revision()
         cfg = alembic_config(self.url)
         with self.engine.begin() as conn:
@@ -156,6 +224,8 @@ class Database:
                 f"the database at {self.safe_url} has no maildesk schema; "
                 "run `maildesk db upgrade` to create it"
             )
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(alembic_config(self.url))
         known = {rev.revision for rev in script.walk_revisions()}
         if current in known:
@@ -179,7 +249,12 @@ class Database:
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden, for logs and messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return self.describe(self.url)
+
+    @staticmethod
+    def describe(url: str) -> str:
+        """``url`` with any password hidden, without opening anything."""
+        return make_url(url).render_as_string(hide_password=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

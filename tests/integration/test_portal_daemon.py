@@ -132,7 +132,7 @@ def test_check_config_shows_the_portal(sqlite_url: str, tmp_path: Path) -> None:
 
     port = free_port()
     _, config = settings_for(sqlite_url, tmp_path, extra=CLIENTS + _portal(port))
-    result = maildesk("check-config", "--config", str(config))
+    result = maildesk("check-config", "--config", str(config), env={SECRET_ENV: "s" * 48})
     assert result.returncode == 0, result.stderr
     assert (
         f"portal: http://127.0.0.1:{port}/desk served on 127.0.0.1:{port}; links valid 30 days, "

@@ -23,8 +23,13 @@ def test_embedded_defaults_are_local() -> None:
     assert Settings().service.unknown_senders == "quarantine"
 
 
-def test_no_file_means_embedded_defaults() -> None:
-    assert load_settings(None) == embedded_defaults()
+def test_no_file_means_embedded_defaults_under_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(None)
+    assert settings == embedded_defaults(tmp_path / "var")
+    assert settings.service.data_dir.is_absolute()
 
 
 def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
