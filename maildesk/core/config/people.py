@@ -31,6 +31,8 @@ class Contact(_Model):
     email: str
     name: str = ""
     authorised: bool = False
+    language: Language | None = None
+    """The language of mail to this person; the client's when unset."""
 
     @field_validator("email")
     @classmethod

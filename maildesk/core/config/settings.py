@@ -87,6 +87,45 @@ class Settings(_Model):
         """
         return self._client_index.of(self.clients).by_domain.get(domain)
 
+    def with_clients(self, extra: tuple[Client, ...]) -> tuple[Settings, list[str]]:
+        """These settings plus the clients kept in the database, and what was left out.
+
+        The config wins where the two meet: a database client whose id or
+        contact address the config already has is left out (or that contact
+        is), and one that follows a policy the config no longer defines follows
+        ``default``. The copy is not validated again (the clients were, when
+        they were written), so reloading a few hundred clients stays cheap.
+        """
+        problems: list[str] = []
+        ids = {c.id for c in self.clients}
+        emails = {contact.email for c in self.clients for contact in c.contacts}
+        kept: list[Client] = []
+        for client in extra:
+            if client.id in ids:
+                problems.append(
+                    f"client {client.id!r} is in the config; its database copy is ignored"
+                )
+                continue
+            update: dict[str, object] = {}
+            if client.policy not in self.policies:
+                problems.append(
+                    f"client {client.id!r} follows policy {client.policy!r}, which the config "
+                    "does not define; it follows 'default'"
+                )
+                update["policy"] = "default"
+            contacts = tuple(c for c in client.contacts if c.email not in emails)
+            if len(contacts) != len(client.contacts):
+                problems.append(
+                    f"client {client.id!r}: a contact of a configured client is left out"
+                )
+                update["contacts"] = contacts
+            emails.update(c.email for c in contacts)
+            ids.add(client.id)
+            kept.append(client.model_copy(update=update) if update else client)
+        merged = self.model_copy(update={"clients": self.clients + tuple(kept)})
+        merged._client_index = _ClientIndex()  # its own memo: the old one may still be in use
+        return merged, problems
+
     def policy_for(self, client_id: str | None) -> tuple[str, Policy]:
         """The name and rules of the policy a client follows (``default`` for strangers)."""
         client = self.client(client_id) if client_id else None
