@@ -21,6 +21,7 @@ from maildesk.core.config import Client as ClientConfig
 from maildesk.core.config import Settings
 from maildesk.core.durations import format_minutes
 from maildesk.notify.links import PortalLinks
+from maildesk.store.client_data import all_settings
 from maildesk.store.directory import sync_clients
 from maildesk.store.models import Client, Contact, LedgerEntry
 
@@ -35,7 +36,7 @@ def billing_session(settings: Settings, now: datetime) -> Iterator[Session]:
     db = database(settings)
     try:
         with db.transaction() as session:
-            sync_clients(session, settings.clients)
+            sync_clients(session, settings.clients, now, settings.source)
             grant_starter_hours(session, settings, now)
             yield session
     finally:
@@ -43,11 +44,15 @@ def billing_session(settings: Settings, now: datetime) -> Iterator[Session]:
 
 
 def find_client(session: Session, settings: Settings, key: str) -> tuple[ClientConfig, Client]:
+    """The client ``key``, from the config or the database, or exit 1 naming the known ids."""
     cfg = settings.client(key)
+    if cfg is None:
+        settings = all_settings(session, settings)
+        cfg = settings.client(key)
     row = session.scalar(select(Client).where(Client.key == key))
     if cfg is None or row is None:
         known = ", ".join(c.id for c in settings.clients) or "none"
-        fail(f"no client {key!r} in {settings.source} (clients: {known})", 1)
+        fail(f"no client {key!r} in {settings.source} or the database (clients: {known})", 1)
     return cfg, row
 
 
@@ -80,11 +85,12 @@ def _print_bundles(view: dict[str, Any]) -> None:
 
 @app.command("list")
 def clients_list(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """List the configured clients with their contract and balance."""
+    """List the clients (config and database) with their contract and balance."""
     settings = load_config(config)
     rows: list[dict[str, Any]] = []
     now = SystemClock().now()
     with billing_session(settings, now) as session:
+        settings = all_settings(session, settings)
         for cfg in settings.clients:
             _, row = find_client(session, settings, cfg.id)
             bal = balance(session, row.id, now)

@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from maildesk.cli import (
+    client_edits,
     clients,
+    contacts,
     demo,
     inspect,
     oncall,
@@ -50,6 +52,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(clients.app, name="clients")
+client_edits.register(clients.app)
+app.add_typer(contacts.app, name="contacts")
 app.add_typer(statements.app, name="statements")
 app.add_typer(sla.app, name="sla")
 app.add_typer(oncall.app, name="oncall")
