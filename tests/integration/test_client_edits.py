@@ -1,0 +1,185 @@
+"""Clients and contacts changed over the CLI while daemons run: no restart, no query per mail.
+
+The CLI writes the change and moves the version row; each running process
+compares that row with what it loaded once a second and reloads the clients.
+The tests wait for that reload (the issue allows five seconds), then send mail
+from the new contact and check that it is recognised as the client's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from maildesk.store.client_data import read_version
+from maildesk.store.db import Database
+from maildesk.store.models import Client, Event, QuarantinedMail, Ticket
+from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, running, settings_for
+from tests.servers.dovecot import DovecotServer
+
+pytestmark = pytest.mark.integration
+MAILDESK = str(Path(sys.executable).parent / "maildesk")
+RELOAD_SECONDS = 5.0  # what the issue allows between a change and the next mail seeing it
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MAILDESK_CONFIG"}
+    return subprocess.run(
+        [MAILDESK, *args, "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def wait_for(what: str, predicate: Callable[[], bool], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.05)
+
+
+def tickets_of(db: Database, requester: str) -> list[tuple[str | None, str]]:
+    with db.session() as session:
+        rows = session.execute(
+            select(Client.key, Ticket.requester_role)
+            .select_from(Ticket)
+            .outerjoin(Client, Client.id == Ticket.client_id)
+            .where(Ticket.requester == requester)
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def quarantined(db: Database, sender: str) -> int:
+    with db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count(QuarantinedMail.id)).where(QuarantinedMail.sender == sender)
+            )
+            or 0
+        )
+
+
+def add_beta(config: Path) -> None:
+    done = cli(config, "clients", "add", "beta", "--name", "Beta BV", "--by", "ops-ann")
+    assert done.returncode == 0, done.stderr
+    done = cli(
+        config, "contacts", "add", "beta", "Jan@Beta.example", "--authorised", "--by", "ops-ann"
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_contact_added_over_the_cli_is_known_to_the_running_daemon(
+    sqlite_url: str, tmp_path: Path, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, dovecot.password)
+    settings, config = settings_for(sqlite_url, tmp_path, dovecot)
+    with running(settings) as desk:
+        raw, _ = mail(sender="jan@beta.example", subject="Before")
+        dovecot.append("INBOX", raw)
+        wait_for("the stranger's mail held", lambda: quarantined(desk.db, "jan@beta.example") == 1)
+        add_beta(config)
+        with desk.db.session() as session:
+            version = read_version(session)
+        wait_for(
+            "the daemon reloaded the clients",
+            lambda: desk.directory.version == version,
+            RELOAD_SECONDS,
+        )
+        raw, _ = mail(sender="jan@beta.example", subject="After")
+        dovecot.append("INBOX", raw)
+        wait_for("the contact's ticket", lambda: bool(tickets_of(desk.db, "jan@beta.example")))
+        assert tickets_of(desk.db, "jan@beta.example") == [("beta", "authorised")]
+    history = cli(config, "clients", "history", "beta", "--json")
+    assert history.returncode == 0, history.stderr
+    assert '"kind": "client_added"' in history.stdout
+    assert '"kind": "contact_added"' in history.stdout
+    assert history.stdout.count('"by": "ops-ann"') == 2
+
+
+@contextmanager
+def daemons(config: Path, logs: list[Path], env: dict[str, str]) -> Iterator[None]:
+    procs = [
+        subprocess.Popen(
+            [MAILDESK, "run", "--config", str(config)],
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs
+    ]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+
+
+def test_two_daemons_on_postgresql_both_learn_the_new_contact(
+    postgres_url: str, tmp_path: Path, dovecot: DovecotServer
+) -> None:
+    _, config = settings_for(postgres_url, tmp_path, dovecot)
+    env = {**os.environ, IMAP_PASSWORD_ENV: dovecot.password}
+    env.pop("MAILDESK_CONFIG", None)
+    db = Database(postgres_url)
+    db.upgrade()
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with daemons(config, logs, env):
+        wait_for(
+            "both daemons started",
+            lambda: all("health and metrics" in log.read_text(errors="replace") for log in logs),
+        )
+        add_beta(config)
+        wait_for(
+            "both daemons reloaded the clients",
+            lambda: all("clients changed" in log.read_text(errors="replace") for log in logs),
+            RELOAD_SECONDS,
+        )
+        senders = [f"jan@beta.example"] * 6
+        for i, sender in enumerate(senders):
+            raw, _ = mail(sender=sender, subject=f"After {i}")
+            dovecot.append("INBOX", raw)
+        wait_for("six tickets", lambda: len(tickets_of(db, "jan@beta.example")) == 6)
+    assert tickets_of(db, "jan@beta.example") == [("beta", "authorised")] * 6
+    db.dispose()
+
+
+def test_config_clients_are_changed_in_the_file_and_bad_values_are_refused(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _, config = settings_for(sqlite_url, tmp_path)
+    Database(sqlite_url).upgrade()
+    refused = cli(config, "contacts", "add", "acme", "new@acme.example")
+    assert refused.returncode == 1
+    assert "managed by the config file" in refused.stderr and str(config) in refused.stderr
+    taken = cli(config, "clients", "add", "acme", "--name", "Acme again")
+    assert taken.returncode == 1 and "already in the config" in taken.stderr
+    add_beta(config)
+    for args, problem in (
+        (("clients", "edit", "beta", "--policy", "gold"), "policy 'gold' is not defined"),
+        (("clients", "edit", "beta", "--language", "de"), "language"),
+        (("contacts", "add", "beta", "boss@acme.example"), "already a contact of client 'acme'"),
+        (("contacts", "add", "beta", "jan@beta.example"), "already a contact of client 'beta'"),
+        (("contacts", "edit", "nobody@beta.example", "--name", "X"), "no contact"),
+    ):
+        done = cli(config, *args)
+        assert done.returncode == 1, args
+        assert problem in done.stderr, (args, done.stderr)
+    db = Database(sqlite_url)
+    with db.session() as session:
+        kinds = session.scalars(select(Event.kind).where(Event.client_id.is_not(None))).all()
+    db.dispose()
+    assert kinds == ["client_added", "contact_added"], "refused changes leave no trace"
