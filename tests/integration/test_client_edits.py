@@ -148,7 +148,7 @@ def test_two_daemons_on_postgresql_both_learn_the_new_contact(
             lambda: all("clients changed" in log.read_text(errors="replace") for log in logs),
             RELOAD_SECONDS,
         )
-        senders = [f"jan@beta.example"] * 6
+        senders = ["jan@beta.example"] * 6
         for i, sender in enumerate(senders):
             raw, _ = mail(sender=sender, subject=f"After {i}")
             dovecot.append("INBOX", raw)
