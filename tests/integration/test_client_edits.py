@@ -183,3 +183,62 @@ def test_config_clients_are_changed_in_the_file_and_bad_values_are_refused(
         kinds = session.scalars(select(Event.kind).where(Event.client_id.is_not(None))).all()
     db.dispose()
     assert kinds == ["client_added", "contact_added"], "refused changes leave no trace"
+
+
+GAMMA = """
+[[clients]]
+id = "gamma"
+name = "Gamma"
+contacts = [{ email = "g@gamma.example" }]
+"""
+
+
+def test_sighup_takes_a_good_file_and_refuses_a_bad_one(
+    sqlite_url: str, tmp_path: Path, dovecot: DovecotServer
+) -> None:
+    _, config = settings_for(sqlite_url, tmp_path, dovecot)
+    good = config.read_text(encoding="utf-8") + GAMMA
+    env = {**os.environ, IMAP_PASSWORD_ENV: dovecot.password}
+    env.pop("MAILDESK_CONFIG", None)
+    db = Database(sqlite_url)
+    db.upgrade()
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen(
+        [MAILDESK, "run", "--config", str(config)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def logged(text: str) -> Callable[[], bool]:
+        return lambda: log.read_text(errors="replace").count(text) > 0
+
+    try:
+        wait_for("the daemon started", logged("health and metrics"))
+        config.write_text(good, encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        wait_for("the new file taken", logged("reloaded"))
+        raw, _ = mail(sender="g@gamma.example", subject="Known now")
+        dovecot.append("INBOX", raw)
+        wait_for("gamma's ticket", lambda: bool(tickets_of(db, "g@gamma.example")))
+        assert tickets_of(db, "g@gamma.example") == [("gamma", "contact")]
+
+        config.write_text(good.replace('id = "gamma"', 'id = "Gamma!"'), encoding="utf-8")
+        expected = cli(config, "check-config")
+        assert expected.returncode == 2
+        message = expected.stderr.strip().removeprefix("maildesk: ")
+        proc.send_signal(signal.SIGHUP)
+        wait_for("the bad file refused", logged("config not reloaded"))
+        assert message in log.read_text(errors="replace"), "the same words as check-config"
+        assert proc.poll() is None, "the daemon keeps running"
+        raw, _ = mail(sender="g@gamma.example", subject="Still known")
+        dovecot.append("INBOX", raw)
+        wait_for(
+            "a second ticket on the old file", lambda: len(tickets_of(db, "g@gamma.example")) == 2
+        )
+        assert tickets_of(db, "g@gamma.example") == [("gamma", "contact")] * 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    db.dispose()
