@@ -25,6 +25,7 @@ from maildesk.cli import (
     sla,
     statements,
     status,
+    ticket_actions,
     tickets,
 )
 from maildesk.cli.common import ConfigOption, LogFormat, fail, load_config
@@ -50,6 +51,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets.app, name="tickets")
+ticket_actions.register(tickets.app)
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(clients.app, name="clients")
 client_edits.register(clients.app)
