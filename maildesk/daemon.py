@@ -30,6 +30,7 @@ from maildesk.notify.render import renderer_for
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
 from maildesk.notify.transport import Transport
 from maildesk.scheduler import Scheduler
+from maildesk.sla.digest import send_digests
 from maildesk.sla.escalation import SweepResult, sweep
 from maildesk.store.client_data import ClientDirectory
 from maildesk.store.db import Database
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 # Statements are due once a week; checking every quarter of an hour sends them
 # on time and costs one query.
 STATEMENT_CHECK_SECONDS = 900.0
+# The queue digest is due once a business day; a look a minute costs one query.
+DIGEST_CHECK_SECONDS = 60.0
 # How long a mailbox watcher may take to finish the mail in hand at shutdown.
 SHUTDOWN_GRACE_SECONDS = 30.0
 # How often a process looks whether clients or contacts changed (one primary-key
@@ -216,6 +219,10 @@ class Maildesk:
         """Send the weekly statements that are due (each client and week once)."""
         return send_weekly_statements(self.db, self.ctx, self.clock.now())
 
+    def digests(self) -> int:
+        """Queue today's staff queue digests that are due (each person once a day)."""
+        return send_digests(self.db, self.ctx, self.clock.now())
+
     def poll(self, intake: ImapIntake) -> dict[str, int]:
         """One poll of one mailbox; outages are logged and raised for the caller."""
         stats = intake.poll()
@@ -256,6 +263,7 @@ class Maildesk:
                 intake.close()
         summary.sla = self.sweep()
         summary.statements = self.statements()
+        self.digests()
         summary.delivery = flush_all(
             self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
         )
@@ -339,6 +347,7 @@ class Maildesk:
         scheduler.every(self.settings.service.sweep_interval, self.sweep, "sla sweep")
         scheduler.every(STATEMENT_CHECK_SECONDS, self.statements, "weekly statements")
         scheduler.every(CLIENTS_CHECK_SECONDS, self.check, "clients and config")
+        scheduler.every(DIGEST_CHECK_SECONDS, self.digests, "queue digest")
         scheduler.start()
         try:
             stop.wait()

@@ -144,6 +144,7 @@ def tickets_list(
                         "next_due": r.next_due.isoformat() if r.next_due else None,
                         "sla": r.sla,
                         "created_at": r.created_at.isoformat(),
+                        "requester": r.requester,
                         "subject": r.subject,
                     }
                     for r in rows

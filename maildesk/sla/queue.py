@@ -55,6 +55,7 @@ class QueueRow:
     next_due: datetime | None
     created_at: datetime
     subject: str
+    requester: str
     sla: SlaName
     response_due: datetime | None
     resolution_due: datetime | None
@@ -156,6 +157,7 @@ def queue(
                 next_due=next_due(state),
                 created_at=ticket.created_at,
                 subject=ticket.subject,
+                requester=ticket.requester,
                 sla=sla_state(ticket, settings, now),
                 response_due=state.response_due_at if state.response_open else None,
                 resolution_due=state.resolution_due_at if state.resolution_open else None,

@@ -91,7 +91,9 @@ def fill(session: Session, settings: Settings) -> None:
             ticket.status, ticket.closed_at = "closed", spec.closed
 
 
-def expected_state(spec: Spec, settings: Settings) -> tuple[str, datetime | None]:
+def expected_state(
+    spec: Spec, settings: Settings, now: datetime = NOW
+) -> tuple[str, datetime | None]:
     """The state and next due time by the rule, from the SLA functions alone."""
     policy = settings.policies["default"]
     cal = calendar_for(policy)
@@ -101,12 +103,12 @@ def expected_state(spec: Spec, settings: Settings) -> tuple[str, datetime | None
     if spec.paused:
         return "paused", None
     due = min(d for d in (state.response_due_at, state.resolution_due_at) if d)
-    if due <= NOW:
+    if due <= now:
         return "breached", due
     warn = timers.warning_at(
         state, cal, targets_for(policy, spec.priority), policy.sla.warn_at_percent
     )
-    if any(w is not None and w <= NOW for w in warn):
+    if any(w is not None and w <= now for w in warn):
         return "warning", due
     return "running", due
 

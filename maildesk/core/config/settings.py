@@ -15,7 +15,7 @@ from pydantic import (
 from maildesk.core.config.base import ConfigError, _Model
 from maildesk.core.config.mailboxes import Intake, Outgoing
 from maildesk.core.config.people import Client, Contact, Staff, _ClientIndex
-from maildesk.core.config.service import Database, Ops, Portal, Service, Tickets
+from maildesk.core.config.service import Database, Digest, Ops, Portal, Service, Tickets
 from maildesk.core.policy import Policy
 
 
@@ -29,6 +29,7 @@ class Settings(_Model):
     outgoing: Outgoing = Outgoing()
     ops: Ops = Ops()
     portal: Portal = Portal()
+    digest: Digest = Digest()
     policies: dict[str, Policy] = Field(default_factory=lambda: {"default": Policy()})
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()
@@ -58,6 +59,10 @@ class Settings(_Model):
                     f"is not defined (known: {', '.join(sorted(self.policies))})"
                 )
             seen.add(client.id)
+        staff = self.staff_addresses
+        for address in self.digest.staff:
+            if address not in staff:
+                raise ValueError(f"digest.staff: {address} is not a staff member's address")
         emails: set[str] = set()
         for client in self.clients:
             for contact in client.contacts:
