@@ -16,6 +16,7 @@ import typer
 
 from maildesk.cli import (
     client_edits,
+    client_files,
     clients,
     contacts,
     demo,
@@ -55,6 +56,7 @@ ticket_actions.register(tickets.app)
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(clients.app, name="clients")
 client_edits.register(clients.app)
+client_files.register(clients.app)
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(statements.app, name="statements")
 app.add_typer(sla.app, name="sla")

@@ -8,6 +8,8 @@ from the new contact and check that it is recognised as the client's.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import signal
 import subprocess
@@ -242,3 +244,59 @@ def test_sighup_takes_a_good_file_and_refuses_a_bad_one(
         proc.wait(timeout=60)
     assert proc.returncode == 0
     db.dispose()
+
+
+HEADER = "client,client_name,policy,language,domains,match_domain,"
+CSV = (
+    HEADER
+    + """email,contact_name,authorised,contact_language
+delta,Delta NV,default,nl,delta.example,yes,an@delta.example,An,yes,
+delta,,,,,,piet@delta.example,Piet,no,fr
+epsilon,Epsilon SA,,fr,,,,,,
+"""
+)
+
+
+def test_clients_import_export_round_trip_and_a_bad_line_refuses_the_file(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _, config = settings_for(sqlite_url, tmp_path)
+    Database(sqlite_url).upgrade()
+    source = tmp_path / "clients.csv"
+    source.write_text(CSV.replace(",fr\n", ",de\n"), encoding="utf-8")
+    bad = cli(config, "clients", "import", str(source))
+    assert bad.returncode == 1 and "line 3: language" in bad.stderr, bad.stderr
+    exported = cli(config, "clients", "export", "--json")
+    assert [r["client"] for r in json.loads(exported.stdout)] == ["acme"], "nothing written"
+
+    source.write_text(CSV, encoding="utf-8")
+    done = cli(config, "clients", "import", str(source), "--by", "ops-ann", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["clients_added"] == ["delta", "epsilon"]
+    assert result["contacts_added"] == ["an@delta.example", "piet@delta.example"]
+
+    out = tmp_path / "export.csv"
+    assert cli(config, "clients", "export", "--output", str(out)).returncode == 0
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    expected_rows = list(csv.DictReader(CSV.splitlines()))
+    by_email = {(r["client"], r["email"]): r for r in rows}
+    for want in expected_rows:
+        got = by_email[(want["client"], want["email"])]
+        for column, value in want.items():
+            if value:
+                assert got[column] == value, (column, want, got)
+    assert by_email[("acme", "boss@acme.example")]["managed_by"] == "config"
+
+    again = cli(config, "clients", "import", str(out), "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {
+        "clients_added": [],
+        "clients_changed": [],
+        "contacts_added": [],
+        "contacts_changed": [],
+        "skipped_config": ["acme"],
+    }
+    source.write_text("client,colour\nx,red\n", encoding="utf-8")
+    unknown = cli(config, "clients", "import", str(source))
+    assert unknown.returncode == 2 and "unknown column 'colour'" in unknown.stderr
