@@ -35,6 +35,7 @@ from maildesk.sla.escalation import SweepResult, sweep
 from maildesk.store.client_data import ClientDirectory
 from maildesk.store.db import Database
 from maildesk.store.directory import sync_clients
+from maildesk.store.erase import erase_ended_contracts
 from maildesk.web.ops import OpsServer
 from maildesk.web.portal.app import Portal
 from maildesk.web.portal.server import PortalServer
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 STATEMENT_CHECK_SECONDS = 900.0
 # The queue digest is due once a business day; a look a minute costs one query.
 DIGEST_CHECK_SECONDS = 60.0
+# Erasure after a contract's end is counted in months; hourly is soon enough.
+ERASE_CHECK_SECONDS = 3600.0
 # How long a mailbox watcher may take to finish the mail in hand at shutdown.
 SHUTDOWN_GRACE_SECONDS = 30.0
 # How often a process looks whether clients or contacts changed (one primary-key
@@ -219,6 +222,10 @@ class Maildesk:
         """Send the weekly statements that are due (each client and week once)."""
         return send_weekly_statements(self.db, self.ctx, self.clock.now())
 
+    def erasures(self) -> int:
+        """Erase the clients whose policy's ``erase_months_after_contract`` has passed."""
+        return erase_ended_contracts(self.db, self.settings, self.clock.now())
+
     def digests(self) -> int:
         """Queue today's staff queue digests that are due (each person once a day)."""
         return send_digests(self.db, self.ctx, self.clock.now())
@@ -264,6 +271,7 @@ class Maildesk:
         summary.sla = self.sweep()
         summary.statements = self.statements()
         self.digests()
+        self.erasures()
         summary.delivery = flush_all(
             self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
         )
@@ -348,6 +356,7 @@ class Maildesk:
         scheduler.every(STATEMENT_CHECK_SECONDS, self.statements, "weekly statements")
         scheduler.every(CLIENTS_CHECK_SECONDS, self.check, "clients and config")
         scheduler.every(DIGEST_CHECK_SECONDS, self.digests, "queue digest")
+        scheduler.every(ERASE_CHECK_SECONDS, self.erasures, "erase ended contracts")
         scheduler.start()
         try:
             stop.wait()

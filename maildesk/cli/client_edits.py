@@ -209,8 +209,51 @@ def client_history(key: KeyArg, config: ConfigOption = None, as_json: JsonOption
         typer.echo(f"{r['at'][:19]}  {r['by']:<24} {r['kind']:<16} {json.dumps(r['detail'])}")
 
 
+def client_erase(
+    key: KeyArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    by: ByOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase a client's personal data (contract end): contacts, mails, attachments, raw mail.
+
+    Kept for the bookkeeping: the ledger, ticket numbers, statuses and dates.
+    This cannot be undone. A client the config file lists is refused: remove
+    it from the file first.
+    """
+    from maildesk.store.client_edits import EditRefused, find_row
+    from maildesk.store.erase import erase_client
+
+    if not yes and not typer.confirm(
+        f"Erase every mail, attachment and contact of client {key}? This cannot be undone"
+    ):
+        fail(f"client {key} not erased", 1)
+    with editing(config) as (session, settings, now):
+        row = find_row(session, key)
+        if settings.client(key) is not None or (
+            row.managed_by == "config" and row.removed_at is None
+        ):
+            raise EditRefused(
+                f"client {key!r} is in the config file ({settings.source}): remove it "
+                "there (and send SIGHUP) before erasing it"
+            )
+        if row.erased_at is not None:
+            raise EditRefused(f"client {key!r} was erased on {row.erased_at:%Y-%m-%d}")
+        done = erase_client(session, row, actor(by), now)
+    if as_json:
+        typer.echo(json.dumps(done.__dict__, indent=2))
+        return
+    typer.echo(
+        f"erased client {key}: {done.contacts} contact(s), {done.messages} mail(s) of "
+        f"{done.tickets} ticket(s), {done.blobs} stored file(s), {done.quarantined} held "
+        f"mail(s), {done.outbox} unsent mail(s); the ledger and ticket numbers are kept"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to ``maildesk clients``."""
+    app.command("erase")(client_erase)
     app.command("add")(client_add)
     app.command("edit")(client_edit)
     app.command("remove")(client_remove)

@@ -236,3 +236,6 @@ class Policy(_Model):
     oncall: OnCallConfig = OnCallConfig()
     billing: BillingConfig = BillingConfig()
     reopen_days: Annotated[int, Field(ge=0)] = 14
+    erase_months_after_contract: Annotated[int, Field(ge=1)] | None = None
+    """Erase a client's personal data this many months after its contract ended
+    (``maildesk clients edit C --contract-ended DAY``); unset: only by hand."""
