@@ -155,3 +155,34 @@ def test_erase_leaves_no_personal_data_and_keeps_the_books(db_url: str, tmp_path
     again = cli(config, "erase", "beta", "--yes")
     assert again.returncode == 1 and "was erased" in again.stderr
     desk.db.dispose()
+
+
+ERASE_POLICY = """
+[policies.default]
+erase_months_after_contract = 3
+"""
+
+
+def test_a_policy_erases_n_months_after_the_contract_ended(sqlite_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from maildesk.store.client_edits import set_contract_end
+
+    settings, _ = settings_for(sqlite_url, tmp_path, extra=ERASE_POLICY)
+    clock = FakeClock(datetime(2026, 1, 10, tzinfo=UTC))
+    desk = Maildesk(settings, clock)
+    desk.prepare()
+    ended = datetime(2026, 1, 31, tzinfo=UTC)
+    with desk.db.transaction() as session:
+        add_client(session, desk.settings, {"id": "beta", "name": "Beta"}, "test", clock.now())
+        set_contract_end(session, desk.settings, "beta", ended, "test", clock.now())
+    # Three months after 31 January is the last day of April.
+    clock.set(datetime(2026, 4, 29, 23, 59, tzinfo=UTC))
+    assert desk.erasures() == 0
+    clock.set(datetime(2026, 4, 30, tzinfo=UTC))
+    assert desk.erasures() == 1
+    assert desk.erasures() == 0, "once"
+    with desk.db.session() as session:
+        row = session.scalars(select(Client).where(Client.key == "beta")).one()
+        assert row.erased_at == datetime(2026, 4, 30, tzinfo=UTC) and row.name == "beta"
+    desk.db.dispose()
