@@ -111,6 +111,7 @@ def client_add(
     weekly_statement: Annotated[str | None, typer.Option(help="activity, always or never.")] = None,
     by: ByOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Add a client (kept in the database; running daemons know it within seconds)."""
     from maildesk.billing.ledger import grant_starter_hours
@@ -124,6 +125,9 @@ def client_add(
     with editing(config) as (session, settings, now):
         add_client(session, settings, fields, actor(by), now)
         grant_starter_hours(session, all_settings(session, settings), now)
+    if as_json:
+        typer.echo(json.dumps({"added": key, **fields}, indent=2, default=list))
+        return
     typer.echo(f"added client {key}")
 
 
@@ -175,12 +179,17 @@ def client_edit(
         typer.echo(f"{key}: {field} {old!r} -> {new!r}")
 
 
-def client_remove(key: KeyArg, by: ByOption = None, config: ConfigOption = None) -> None:
+def client_remove(
+    key: KeyArg, by: ByOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
     """Remove a database client: its contacts go; its tickets and hours are kept."""
     from maildesk.store.client_edits import remove_client
 
     with editing(config) as (session, settings, now):
         contacts = remove_client(session, settings, key, actor(by), now)
+    if as_json:
+        typer.echo(json.dumps({"removed": key, "contacts": contacts}, indent=2))
+        return
     typer.echo(f"removed client {key} and its {contacts} contact(s)")
 
 

@@ -38,6 +38,7 @@ def contact_add(
     language: LanguageOption = None,
     by: ByOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Add a contact to a client."""
     from maildesk.store.client_edits import add_contact
@@ -48,6 +49,9 @@ def contact_add(
     with editing(config) as (session, settings, now):
         contact = add_contact(session, settings, client, fields, actor(by), now)
         address = contact.email
+    if as_json:
+        typer.echo(json.dumps({"client": client, **fields, "email": address}, indent=2))
+        return
     flag = "authorised" if authorised else "not authorised"
     typer.echo(f"added contact {address} to client {client} ({flag})")
 
@@ -86,10 +90,15 @@ def contact_edit(
 
 
 @app.command("remove")
-def contact_remove(email: EmailArg, by: ByOption = None, config: ConfigOption = None) -> None:
+def contact_remove(
+    email: EmailArg, by: ByOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
     """Remove a contact: mail from them is a stranger's again (or the domain's)."""
     from maildesk.store.client_edits import remove_contact
 
     with editing(config) as (session, settings, now):
         key = remove_contact(session, settings, email, actor(by), now)
+    if as_json:
+        typer.echo(json.dumps({"client": key, "removed": email.strip().lower()}, indent=2))
+        return
     typer.echo(f"removed contact {email.strip().lower()} from client {key}")
