@@ -199,7 +199,10 @@ def test_sighup_takes_a_good_file_and_refuses_a_bad_one(
     sqlite_url: str, tmp_path: Path, dovecot: DovecotServer
 ) -> None:
     _, config = settings_for(sqlite_url, tmp_path, dovecot)
-    good = config.read_text(encoding="utf-8") + GAMMA
+    # A new client, and the mailbox watched differently: its watcher is restarted.
+    good = config.read_text(encoding="utf-8").replace("poll_interval = 0.5", "poll_interval = 0.4")
+    assert "poll_interval = 0.4" in good
+    good += GAMMA
     env = {**os.environ, IMAP_PASSWORD_ENV: dovecot.password}
     env.pop("MAILDESK_CONFIG", None)
     db = Database(sqlite_url)
@@ -220,6 +223,7 @@ def test_sighup_takes_a_good_file_and_refuses_a_bad_one(
         config.write_text(good, encoding="utf-8")
         proc.send_signal(signal.SIGHUP)
         wait_for("the new file taken", logged("reloaded"))
+        assert logged("now watching 1 mailbox(es)")(), "the mailbox watcher restarted"
         raw, _ = mail(sender="g@gamma.example", subject="Known now")
         dovecot.append("INBOX", raw)
         wait_for("gamma's ticket", lambda: bool(tickets_of(db, "g@gamma.example")))
