@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 import typer
@@ -98,7 +98,7 @@ def tickets_list(
 ) -> None:
     """The ticket queue, filtered and sorted; next due times in the service's local time."""
     from maildesk.core.clock import SystemClock
-    from maildesk.sla.queue import ENDED, QueueFilter, queue
+    from maildesk.sla.queue import ENDED, QueueFilter, Sort, queue
 
     settings = load_config(config)
     zone = settings.service.timezone
@@ -128,7 +128,7 @@ def tickets_list(
     db = database(settings)
     try:
         with db.session() as session:
-            rows = queue(session, settings, now, wanted, sort)  # type: ignore[arg-type]
+            rows = queue(session, settings, now, wanted, cast("Sort", sort))
     finally:
         db.dispose()
     if as_json:
