@@ -103,10 +103,25 @@ def test_a_contact_added_over_the_cli_is_known_to_the_running_daemon(
         dovecot.append("INBOX", raw)
         wait_for("the contact's ticket", lambda: bool(tickets_of(desk.db, "jan@beta.example")))
         assert tickets_of(desk.db, "jan@beta.example") == [("beta", "authorised")]
+
+        removed = cli(config, "contacts", "remove", "jan@beta.example")
+        assert removed.returncode == 0, removed.stderr
+        with desk.db.session() as session:
+            version = read_version(session)
+        wait_for(
+            "the daemon reloaded again",
+            lambda: desk.directory.version == version,
+            RELOAD_SECONDS,
+        )
+        raw, _ = mail(sender="jan@beta.example", subject="Removed")
+        dovecot.append("INBOX", raw)
+        wait_for("a stranger again", lambda: quarantined(desk.db, "jan@beta.example") == 2)
+        assert len(tickets_of(desk.db, "jan@beta.example")) == 1
     history = cli(config, "clients", "history", "beta", "--json")
     assert history.returncode == 0, history.stderr
     assert '"kind": "client_added"' in history.stdout
     assert '"kind": "contact_added"' in history.stdout
+    assert '"kind": "contact_removed"' in history.stdout
     assert history.stdout.count('"by": "ops-ann"') == 2
 
 
