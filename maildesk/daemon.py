@@ -156,6 +156,10 @@ class Maildesk:
                 settings, self.clock, renderer_for(settings.service), self.ctx.links
             )
             self.transport = build_transport(settings)
+            out = settings.outgoing
+            self.retry = RetryPolicy(
+                out.max_attempts, out.retry_base_seconds, out.retry_max_seconds
+            )
         else:
             ctx = dataclasses.replace(self.ctx, settings=settings)
         self.settings, self.ctx = settings, ctx
