@@ -136,7 +136,12 @@ def clients_show(
             "account_manager": cfg.account_manager,
             "billing": billing.model_dump(mode="json"),
             "contacts": [
-                {"email": c.email, "name": c.name, "authorised": c.authorised}
+                {
+                    "email": c.email,
+                    "name": c.name,
+                    "authorised": c.authorised,
+                    "language": c.language,
+                }
                 for c in session.scalars(
                     select(Contact).where(Contact.client_id == row.id).order_by(Contact.id)
                 )
@@ -171,7 +176,8 @@ def clients_show(
     typer.echo(f"  language {data['language']}, account manager {data['account_manager'] or '-'}")
     for c in data["contacts"]:
         flag = "authorised" if c["authorised"] else "not authorised"
-        typer.echo(f"  contact {c['email']} {c['name']} ({flag})")
+        language = f", writes in {c['language']}" if c["language"] else ""
+        typer.echo(f"  contact {c['email']} {c['name']} ({flag}{language})")
     typer.echo(f"balance: {data['balance']['hours']}")
     _print_bundles(data["balance"])
     typer.echo("latest entries:")
