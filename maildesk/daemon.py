@@ -7,16 +7,18 @@ mailbox polls and the outbox delivery going until asked to stop.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from maildesk.billing.ledger import grant_starter_hours
 from maildesk.billing.weekly import send_weekly_statements
-from maildesk.configfile import portal_links, secret
+from maildesk.configfile import load_settings, portal_links, secret
 from maildesk.core.clock import Clock, SystemClock
-from maildesk.core.config import Settings
+from maildesk.core.config import ConfigError, Settings
 from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable
 from maildesk.ingest.lmtp import MailListener, address_matcher
@@ -30,9 +32,12 @@ from maildesk.notify.render import renderer_for
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
 from maildesk.notify.transport import Transport
 from maildesk.scheduler import Scheduler
+from maildesk.sla.digest import send_digests
 from maildesk.sla.escalation import SweepResult, sweep
+from maildesk.store.client_data import ClientDirectory
 from maildesk.store.db import Database
 from maildesk.store.directory import sync_clients
+from maildesk.store.erase import erase_ended_contracts
 from maildesk.web.ops import OpsServer
 from maildesk.web.portal.app import Portal
 from maildesk.web.portal.server import PortalServer
@@ -42,10 +47,19 @@ log = logging.getLogger(__name__)
 # Statements are due once a week; checking every quarter of an hour sends them
 # on time and costs one query.
 STATEMENT_CHECK_SECONDS = 900.0
+# The queue digest is due once a business day; a look a minute costs one query.
+DIGEST_CHECK_SECONDS = 60.0
+# Erasure after a contract's end is counted in months; hourly is soon enough.
+ERASE_CHECK_SECONDS = 3600.0
 # How long a mailbox watcher may take to finish the mail in hand at shutdown.
 SHUTDOWN_GRACE_SECONDS = 30.0
 # After the database file is found lost: time to answer the mail in hand (451).
 LOST_FILE_GRACE_SECONDS = 1.0
+# How often a process looks whether clients or contacts changed (one primary-key
+# read) and whether SIGHUP asked for the config file to be read again.
+CLIENTS_CHECK_SECONDS = 1.0
+# What a new config file changes only at the next start.
+RESTART_SECTIONS = ("database", "ops", "portal")
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -102,6 +116,13 @@ class Maildesk:
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.directory = ClientDirectory(settings)
+        self.reload_requested = threading.Event()
+        """Set by SIGHUP; the next check reads the config file again."""
+        self.portal: Portal | None = None
+        self._watch_lock = threading.Lock()
+        self._watch_stop = threading.Event()
+        self._watchers: list[threading.Thread] = []
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.ctx = PipelineContext.build(
@@ -125,15 +146,100 @@ class Maildesk:
         self.fatal: str | None = None
 
     def prepare(self) -> None:
-        """Create or check the schema, mirror the configured clients, give starter grants."""
+        """Create or check the schema, seed the configured clients, load all, grant hours."""
         self.db.prepare()
+        now = self.clock.now()
+        base = self.directory.base
         with self.db.transaction() as session:
-            sync_clients(session, self.settings.clients)
-            grant_starter_hours(session, self.settings, self.clock.now())
+            sync_clients(session, base.clients, now, base.source)
+            settings = self.directory.rebase(session, base)
+            grant_starter_hours(session, settings, now)
+        self._use(settings)
+
+    def _use(self, settings: Settings, *, config_changed: bool = False) -> None:
+        """Make ``settings`` the ones the next mail, sweep, statement and portal page see."""
+        if config_changed:
+            ctx = PipelineContext.build(
+                settings, self.clock, renderer_for(settings.service), self.ctx.links
+            )
+            self.transport = build_transport(settings)
+            out = settings.outgoing
+            self.retry = RetryPolicy(
+                out.max_attempts, out.retry_base_seconds, out.retry_max_seconds
+            )
+        else:
+            ctx = dataclasses.replace(self.ctx, settings=settings)
+        self.settings, self.ctx = settings, ctx
+        self.receiver.ctx = ctx
+        if self.portal is not None:
+            self.portal.ctx = ctx
+
+    def refresh_clients(self) -> bool:
+        """Load the clients again if another process (or the CLI) changed them."""
+        with self.db.session() as session:
+            settings = self.directory.refresh(session)
+        if settings is None:
+            return False
+        self._use(settings)
+        log.info(
+            "clients changed: reloaded (%d clients, version %s)",
+            len(settings.clients),
+            self.directory.version,
+        )
+        return True
+
+    def reload_config(self) -> bool:
+        """Read the config file again (SIGHUP); keep the old settings when it is not valid.
+
+        Policies, staff, clients, service and ticket settings, outgoing mail
+        and the IMAP mailboxes take effect at once; the listener, the
+        database, the ops endpoints and the portal's address at the next start.
+        """
+        old = self.directory.base
+        if old.source == "embedded defaults":
+            log.warning("SIGHUP: no config file to read again (running on embedded defaults)")
+            return False
+        try:
+            new = load_settings(Path(old.source))
+            accounts = build_accounts(new)
+            build_transport(new)
+        except ConfigError as exc:
+            log.error("SIGHUP: config not reloaded, carrying on with the old one: %s", exc)
+            return False
+        later = [name for name in RESTART_SECTIONS if getattr(new, name) != getattr(old, name)]
+        if new.intake.listener != old.intake.listener:
+            later.append("intake.listener")
+        if later:
+            log.warning("SIGHUP: %s changed; that takes effect at the next start", ", ".join(later))
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            sync_clients(session, new.clients, now, new.source)
+            settings = self.directory.rebase(session, new)
+            grant_starter_hours(session, settings, now)
+        self._use(settings, config_changed=True)
+        if new.intake.imap != old.intake.imap:
+            self._restart_watchers(new, accounts)
+        log.info("SIGHUP: config %s reloaded", new.source)
+        return True
+
+    def check(self) -> None:
+        """The frequent job: a config reload SIGHUP asked for, then changed clients."""
+        if self.reload_requested.is_set():
+            self.reload_requested.clear()
+            self.reload_config()
+        self.refresh_clients()
 
     def statements(self) -> int:
         """Send the weekly statements that are due (each client and week once)."""
         return send_weekly_statements(self.db, self.ctx, self.clock.now())
+
+    def erasures(self) -> int:
+        """Erase the clients whose policy's ``erase_months_after_contract`` has passed."""
+        return erase_ended_contracts(self.db, self.settings, self.clock.now())
+
+    def digests(self) -> int:
+        """Queue today's staff queue digests that are due (each person once a day)."""
+        return send_digests(self.db, self.ctx, self.clock.now())
 
     def poll(self, intake: ImapIntake) -> dict[str, int]:
         """One poll of one mailbox; outages are logged and raised for the caller."""
@@ -183,6 +289,8 @@ class Maildesk:
         summary.sla = self.sweep()
         summary.statements = self.statements()
         summary.alerts = self.alerts()
+        self.digests()
+        self.erasures()
         summary.delivery = flush_all(
             self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
         )
@@ -193,12 +301,44 @@ class Maildesk:
         cfg = self.settings.portal
         if self.ctx.links is None:
             return None
-        server = PortalServer(cfg.host, cfg.port, Portal(self.db, self.ctx, self.ctx.links))
+        self.portal = Portal(self.db, self.ctx, self.ctx.links)
+        server = PortalServer(cfg.host, cfg.port, self.portal)
         server.start()
         log.info(
             "client portal on http://%s:%d/ (links point at %s)", *server.address, cfg.base_url
         )
         return server
+
+    def _start_watchers(self, settings: Settings) -> None:
+        with self._watch_lock:
+            self._watch_stop = threading.Event()
+            self._watchers = [
+                threading.Thread(
+                    target=watch,
+                    args=(intake, self._watch_stop, src.poll_interval, src.retry_max_seconds),
+                    name=f"imap {intake.account.name}",
+                    daemon=True,
+                )
+                for intake, src in zip(self.intakes, settings.intake.imap, strict=True)
+            ]
+            for thread in self._watchers:
+                thread.start()
+
+    def _stop_watchers(self) -> None:
+        with self._watch_lock:
+            self._watch_stop.set()
+            for thread in self._watchers:
+                thread.join(timeout=SHUTDOWN_GRACE_SECONDS)
+            self._watchers = []
+
+    def _restart_watchers(self, settings: Settings, accounts: list[ImapAccount]) -> None:
+        """Watch the mailboxes of a new config (the mail in hand is finished first)."""
+        self._stop_watchers()
+        self.intakes = [
+            ImapIntake(account, self.receiver.receive, self.db, self.clock) for account in accounts
+        ]
+        self._start_watchers(settings)
+        log.info("SIGHUP: now watching %d mailbox(es)", len(self.intakes))
 
     def run_forever(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set: listener, mailbox polls, SLA sweep, outbox delivery.
@@ -243,17 +383,7 @@ class Maildesk:
             ops = OpsServer(self.settings.ops.host, self.settings.ops.port, self.db, self.clock)
             ops.start()
             log.info("health and metrics on http://%s:%d/healthz and /metrics", *ops.address)
-        watchers = [
-            threading.Thread(
-                target=watch,
-                args=(intake, stop, src.poll_interval, src.retry_max_seconds),
-                name=f"imap {intake.account.name}",
-                daemon=True,
-            )
-            for intake, src in zip(self.intakes, self.settings.intake.imap, strict=True)
-        ]
-        for thread in watchers:
-            thread.start()
+        self._start_watchers(self.settings)
         courier = Courier(self.db, self.flush, self.settings.outgoing.flush_interval)
         courier.start()
         scheduler = Scheduler()
@@ -261,6 +391,9 @@ class Maildesk:
         scheduler.every(STATEMENT_CHECK_SECONDS, self.statements, "weekly statements")
         # Outages are looked at as often as the SLA clocks: an alert is due on time.
         scheduler.every(self.settings.service.sweep_interval, self.alerts, "source alerts")
+        scheduler.every(CLIENTS_CHECK_SECONDS, self.check, "clients and config")
+        scheduler.every(DIGEST_CHECK_SECONDS, self.digests, "queue digest")
+        scheduler.every(ERASE_CHECK_SECONDS, self.erasures, "erase ended contracts")
         scheduler.start()
         try:
             stop.wait()
@@ -268,9 +401,8 @@ class Maildesk:
             log.info("stopping: finishing the work in hand")
             if listener is not None:
                 listener.stop()
-            for thread in watchers:
-                thread.join(timeout=SHUTDOWN_GRACE_SECONDS)
-            scheduler.shutdown(wait=True)
+            scheduler.shutdown(wait=True)  # first: no reload restarts the watchers now
+            self._stop_watchers()
             courier.stop()
             if ops is not None:
                 ops.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from maildesk.cli.common import ConfigOption, fail, load_config
@@ -52,7 +54,15 @@ def check_config(config: ConfigOption = None) -> None:
             f"  portal: {portal.base_url} served on {portal.host}:{portal.port}; links valid "
             f"{portal.link_days} days, signed with ${portal.secret_env}"
         )
-    typer.echo(f"  staff: {len(settings.staff)}, clients: {len(settings.clients)}")
+    typer.echo(f"  staff: {len(settings.staff)}")
+    typer.echo(
+        f"  clients in this file: {len(settings.clients)} (seeded into the database at start "
+        "and on SIGHUP; change them here, the CLI refuses them)"
+    )
+    typer.echo(f"  clients in the database: {_database_clients(settings)}")
+    if settings.digest.enabled:
+        when = settings.digest.time or "when business hours start"
+        typer.echo(f"  queue digest: {when}, to {', '.join(settings.digest.staff) or 'all staff'}")
     ops = settings.ops
     told = ops.operator_address or (
         f"the {len(settings.staff)} staff"
@@ -68,3 +78,30 @@ def check_config(config: ConfigOption = None) -> None:
 
     for warning in closures_running_out(settings.policies, SystemClock().now().date()):
         typer.echo(f"  warning: {warning}")
+
+
+def _database_clients(settings: Any) -> str:
+    """How many clients the database adds to the file's, or why that is unknown."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from maildesk.store.client_data import database_clients
+    from maildesk.store.db import SchemaError
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return "none yet (no database file; it is created at the first start)"
+    db = Database(settings.database_url)
+    try:
+        db.check_schema()
+        with db.session() as session:
+            clients, problems = database_clients(session)
+    except SchemaError as exc:
+        return f"unknown ({exc})"
+    except Exception as exc:  # unreachable database: check-config still checks the file
+        return f"unknown (database unavailable: {type(exc).__name__})"
+    finally:
+        db.dispose()
+    extra = f"; {len(problems)} left out: {'; '.join(problems)}" if problems else ""
+    return f"{len(clients)} (maildesk clients add|edit|import){extra}"

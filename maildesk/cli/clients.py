@@ -21,6 +21,7 @@ from maildesk.core.config import Client as ClientConfig
 from maildesk.core.config import Settings
 from maildesk.core.durations import format_minutes
 from maildesk.notify.links import PortalLinks
+from maildesk.store.client_data import all_settings
 from maildesk.store.directory import sync_clients
 from maildesk.store.models import Client, Contact, LedgerEntry
 
@@ -35,7 +36,7 @@ def billing_session(settings: Settings, now: datetime) -> Iterator[Session]:
     db = database(settings)
     try:
         with db.transaction() as session:
-            sync_clients(session, settings.clients)
+            sync_clients(session, settings.clients, now, settings.source)
             grant_starter_hours(session, settings, now)
             yield session
     finally:
@@ -43,11 +44,15 @@ def billing_session(settings: Settings, now: datetime) -> Iterator[Session]:
 
 
 def find_client(session: Session, settings: Settings, key: str) -> tuple[ClientConfig, Client]:
+    """The client ``key``, from the config or the database, or exit 1 naming the known ids."""
     cfg = settings.client(key)
+    if cfg is None:
+        settings = all_settings(session, settings)
+        cfg = settings.client(key)
     row = session.scalar(select(Client).where(Client.key == key))
     if cfg is None or row is None:
         known = ", ".join(c.id for c in settings.clients) or "none"
-        fail(f"no client {key!r} in {settings.source} (clients: {known})", 1)
+        fail(f"no client {key!r} in {settings.source} or the database (clients: {known})", 1)
     return cfg, row
 
 
@@ -81,11 +86,12 @@ def _print_bundles(view: dict[str, Any]) -> None:
 
 @app.command("list")
 def clients_list(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """List the configured clients with their contract and balance."""
+    """List the clients (config and database) with their contract and balance."""
     settings = load_config(config)
     rows: list[dict[str, Any]] = []
     now = SystemClock().now()
     with billing_session(settings, now) as session:
+        settings = all_settings(session, settings)
         for cfg in settings.clients:
             _, row = find_client(session, settings, cfg.id)
             bal = balance(session, row.id, now)
@@ -131,7 +137,12 @@ def clients_show(
             "account_manager": cfg.account_manager,
             "billing": billing.model_dump(mode="json"),
             "contacts": [
-                {"email": c.email, "name": c.name, "authorised": c.authorised}
+                {
+                    "email": c.email,
+                    "name": c.name,
+                    "authorised": c.authorised,
+                    "language": c.language,
+                }
                 for c in session.scalars(
                     select(Contact).where(Contact.client_id == row.id).order_by(Contact.id)
                 )
@@ -166,7 +177,8 @@ def clients_show(
     typer.echo(f"  language {data['language']}, account manager {data['account_manager'] or '-'}")
     for c in data["contacts"]:
         flag = "authorised" if c["authorised"] else "not authorised"
-        typer.echo(f"  contact {c['email']} {c['name']} ({flag})")
+        language = f", writes in {c['language']}" if c["language"] else ""
+        typer.echo(f"  contact {c['email']} {c['name']} ({flag}{language})")
     typer.echo(f"balance: {data['balance']['hours']}")
     _print_bundles(data["balance"])
     typer.echo("latest entries:")
@@ -340,3 +352,10 @@ def _links(settings: Settings) -> PortalLinks:
             2,
         )
     return signer
+
+
+# Editing clients, and clients as files, live in their own modules and join this group.
+from maildesk.cli import client_edits, client_files  # noqa: E402  (they need this module)
+
+client_edits.register(app)
+client_files.register(app)

@@ -77,6 +77,14 @@ def database(settings: Settings) -> Database:
     return db
 
 
+def with_database_clients(settings: Settings, db: Database) -> Settings:
+    """The config's settings plus the clients kept in the database (as the daemon sees them)."""
+    from maildesk.store.client_data import all_settings
+
+    with db.session() as session:
+        return all_settings(session, settings)
+
+
 def links(settings: Settings) -> PortalLinks | None:
     """The portal link signer (None when the portal is off), or exit 2 without its secret."""
     try:

@@ -40,8 +40,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "maildesk.cli.status:status",
         "Show the outbox depth and its oldest unsent mail, quarantine, open tickets, mailboxes.",
     ),
-    "tickets": ("maildesk.cli.tickets:app", "Look at tickets."),
+    "tickets": (
+        "maildesk.cli.tickets:app",
+        "The ticket queue: list, look at and change tickets.",
+    ),
     "clients": ("maildesk.cli.clients:app", "Clients and their prepaid hours."),
+    "contacts": (
+        "maildesk.cli.contacts:app",
+        "A client's contacts: who may write in and draw on its hours.",
+    ),
     "quarantine": (
         "maildesk.cli.quarantine:app",
         "Mail set aside: list, show, release or drop it.",

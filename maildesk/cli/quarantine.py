@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from maildesk.cli.common import ConfigOption, JsonOption, database, fail, links, load_config
+from maildesk.cli.common import (
+    ConfigOption,
+    JsonOption,
+    database,
+    fail,
+    links,
+    load_config,
+    with_database_clients,
+)
 from maildesk.core.clock import SystemClock
 from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.receive import IntakeUnavailable, Receiver
@@ -101,6 +109,7 @@ def release(qid: IdArgument, config: ConfigOption = None) -> None:
         data = get_blob(session, row.raw_sha256)
     if data is None:
         fail(f"the raw copy of mail {qid} is missing", 1)
+    settings = with_database_clients(settings, db)
     ctx = PipelineContext.build(
         settings,
         SystemClock(),

@@ -38,7 +38,8 @@ def run(
 ) -> None:
     """Run the helpdesk: take in mail, open and update tickets, send what is due.
 
-    Stops cleanly on SIGTERM or Ctrl-C, finishing the mail in hand. Stops with
+    Stops cleanly on SIGTERM or Ctrl-C, finishing the mail in hand. SIGHUP reads
+    the config file again (an invalid one is refused and the old one kept). Stops with
     exit status 3 when its SQLite database file is deleted or replaced under it
     (a service manager should not restart it onto a new, empty database).
     """
@@ -81,8 +82,13 @@ def run(
         log.info("signal %s received", signal.Signals(signum).name)
         stop.set()
 
+    def on_hangup(_signum: int, _frame: Any) -> None:
+        log.info("signal SIGHUP received: reading %s again", settings.source)
+        desk.reload_requested.set()  # the daemon's next check (within a second) reloads
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     try:
         desk.run_forever(stop)
     except OSError as exc:  # a listener's address is taken or not ours

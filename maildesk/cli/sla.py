@@ -26,8 +26,16 @@ from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from maildesk.cli.common import ConfigOption, JsonOption, database, fail, load_config
+from maildesk.cli.common import (
+    ConfigOption,
+    JsonOption,
+    database,
+    fail,
+    load_config,
+    with_database_clients,
+)
 from maildesk.core.clock import SystemClock
 from maildesk.core.config import Settings
 from maildesk.core.durations import format_minutes
@@ -104,11 +112,25 @@ def parse_at(text: str | None, tz: str) -> datetime:
     return value.astimezone(ZoneInfo("UTC"))
 
 
+def _with_database_clients(settings: Settings) -> Settings:
+    """The clients kept in the database too, when there is a database to read (else the file's)."""
+    from maildesk.store.db import Database, SchemaError
+
+    db = Database(settings.database_url)
+    try:
+        db.check_schema()
+        return with_database_clients(settings, db)
+    except (SchemaError, OSError, SQLAlchemyError):
+        return settings  # a calculation: the file's clients are enough to answer
+    finally:
+        db.dispose()
+
+
 def client_policy(settings: Settings, client: str | None) -> tuple[str, Policy]:
     """The policy name and rules for ``--client`` (exit 2 naming the known ids if unknown)."""
     if client is not None and settings.client(client) is None:
         known = ", ".join(c.id for c in settings.clients) or "none configured"
-        fail(f"no client {client!r} in {settings.source} (known: {known})", 2)
+        fail(f"no client {client!r} in {settings.source} or the database (known: {known})", 2)
     return settings.policy_for(client)
 
 
@@ -158,6 +180,8 @@ def due(
     response target is due on Monday at 12:00.
     """
     settings = load_config(config)
+    if client is not None and settings.client(client) is None:
+        settings = _with_database_clients(settings)
     name, policy = client_policy(settings, client)
     tz = policy.calendar.timezone
     received = parse_at(at, tz)

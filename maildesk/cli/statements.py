@@ -17,7 +17,14 @@ from maildesk.billing.statements import (
 )
 from maildesk.billing.weekly import send_weekly_statements
 from maildesk.cli.clients import ClientArg, billing_session, find_client
-from maildesk.cli.common import ConfigOption, database, fail, links, load_config
+from maildesk.cli.common import (
+    ConfigOption,
+    database,
+    fail,
+    links,
+    load_config,
+    with_database_clients,
+)
 from maildesk.core.clock import SystemClock
 from maildesk.notify.context import MailContext
 from maildesk.notify.render import renderer_for
@@ -68,6 +75,9 @@ def statements_preview(
     monday = _week(week)
     clock = SystemClock()
     now = clock.now()
+    db = database(settings)
+    settings = with_database_clients(settings, db)
+    db.dispose()
     ctx = MailContext.create(settings, clock, renderer_for(settings.service), links(settings))
     with billing_session(settings, now) as session:
         _, row = find_client(session, settings, client)
@@ -104,6 +114,7 @@ def statements_send(week: WeekOption = None, config: ConfigOption = None) -> Non
     with billing_session(settings, clock.now()):
         pass  # the clients mirror the config before statements are made
     db = database(settings)
+    settings = with_database_clients(settings, db)
     try:
         ctx = MailContext.create(settings, clock, renderer_for(settings.service), links(settings))
         sent = send_weekly_statements(db, ctx, clock.now(), week=monday)

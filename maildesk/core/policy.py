@@ -100,6 +100,7 @@ class CalendarConfig(_Model):
                 raise ValueError("holiday_subdivision needs holidays (the country code)")
             return self
         import holidays  # heavy; only a config that names a holiday table needs it
+
         try:
             table = holidays.country_holidays(self.holidays, subdiv=self.holiday_subdivision)
         except NotImplementedError as exc:
@@ -397,3 +398,6 @@ class Policy(_Model):
     oncall: OnCallConfig = OnCallConfig()
     billing: BillingConfig = BillingConfig()
     reopen_days: Annotated[int, Field(ge=0)] = 14
+    erase_months_after_contract: Annotated[int, Field(ge=1)] | None = None
+    """Erase a client's personal data this many months after its contract ended
+    (``maildesk clients edit C --contract-ended DAY``); unset: only by hand."""

@@ -20,6 +20,7 @@ from maildesk.billing.approval import answer_approval, request_approval
 from maildesk.billing.groups import begin_intervention
 from maildesk.billing.ledger import Balance, balance
 from maildesk.billing.quotes import answer_quote
+from maildesk.core.config import Settings
 from maildesk.core.durations import format_minutes
 from maildesk.core.localtime import format_local
 from maildesk.core.policy import Policy
@@ -100,6 +101,12 @@ def _event(
     session: Session, ticket: Ticket, kind: str, actor: str, now: datetime, **detail: object
 ) -> None:
     session.add(Event(ticket_id=ticket.id, at=now, kind=kind, actor=actor, detail=detail))
+
+
+def _contact_language(settings: Settings, address: str) -> str | None:
+    """The language a contact asked for (``maildesk contacts edit --language``)."""
+    found = settings.contact(address)
+    return found[1].language if found is not None else None
 
 
 def _due_text(ticket: Ticket, policy: Policy, language: str) -> str | None:
@@ -289,7 +296,10 @@ def open_report(
         priority=decision.priority,
         priority_rule=decision.rule,
         language=choose_language(
-            client_cfg.language if client_cfg else None, mail.text, settings.service.language
+            _contact_language(settings, mail.sender)
+            or (client_cfg.language if client_cfg else None),
+            mail.text,
+            settings.service.language,
         ),
         policy=policy_name,
         approval="none",

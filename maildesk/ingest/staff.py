@@ -145,20 +145,22 @@ def _check_assignees(settings: Settings, parsed: ParsedReply) -> ParsedReply:
     )
 
 
-def _apply(
+def change_ticket(
     session: Session,
+    settings: Settings,
     ticket: Ticket,
     command: Command,
-    mail: InboundMail,
-    ctx: PipelineContext,
+    actor: str,
     now: datetime,
-    *,
-    last_time_line: int,
-) -> None:
-    actor = mail.sender
-    _, policy = ctx.settings.policy_for(_client_key(session, ticket))
+) -> dict[str, object]:
+    """Apply ``#priority``, ``#status`` or ``#assign``: by mail, or ``maildesk tickets``.
+
+    Moves the SLA clock as the change requires and returns what changed, for
+    the event the caller records.
+    """
+    _, policy = settings.policy_for(_client_key(session, ticket))
     cal = calendar_for(policy)
-    detail: dict[str, object] = {"line": command.raw}
+    detail: dict[str, object] = {}
     if command.name == "priority" and command.value:
         old = ticket.priority
         ticket.priority = command.value
@@ -182,9 +184,27 @@ def _apply(
         ticket.status = new
         detail.update(old=old, new=new)
     elif command.name == "assign" and command.value:
-        email = _staff_by_name(ctx.settings, command.value)
+        email = _staff_by_name(settings, command.value) or command.value.lower()
         ticket.assignee = email
         detail.update(assignee=email)
+    ticket.updated_at = now
+    return detail
+
+
+def _apply(
+    session: Session,
+    ticket: Ticket,
+    command: Command,
+    mail: InboundMail,
+    ctx: PipelineContext,
+    now: datetime,
+    *,
+    last_time_line: int,
+) -> None:
+    actor = mail.sender
+    detail: dict[str, object] = {"line": command.raw}
+    if command.name in ("priority", "status", "assign") and command.value:
+        detail.update(change_ticket(session, ctx.settings, ticket, command, actor, now))
     elif command.name == "cc" and command.value:
         detail.update(address=command.value)
     elif command.name in ("billable", "included"):

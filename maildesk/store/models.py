@@ -66,7 +66,13 @@ class Base(DeclarativeBase):
 
 
 class Client(Base):
-    """A customer organisation (mirrors the config; the ledger hangs off it)."""
+    """A customer organisation; the ledger and tickets hang off it.
+
+    ``managed_by`` says who owns the row: ``config`` (seeded and updated from the
+    config file at start-up and on SIGHUP) or ``db`` (added and edited with
+    ``maildesk clients``). The client's other settings (policy, domains, ...)
+    are the config model's keys, kept as JSON in ``options``.
+    """
 
     __tablename__ = "clients"
 
@@ -76,6 +82,12 @@ class Client(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     links_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Portal links issued up to this instant no longer open the client's page."""
+    managed_by: Mapped[str] = mapped_column(String(10), default="config")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Removed clients are kept (tickets and the ledger refer to them) but no longer known."""
+    contract_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Contact(Base):
@@ -88,6 +100,21 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(300), default="")
     authorised: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+
+
+class DirectoryVersion(Base):
+    """One row whose number goes up with every change to clients or contacts.
+
+    Each process compares it with the number it last loaded (at most once a
+    second) and reloads the clients only when it moved.
+    """
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TicketSequence(Base):
@@ -216,6 +243,8 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    """Set on changes to a client and its contacts (``maildesk clients history``)."""
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(320), default="maildesk")

@@ -152,6 +152,7 @@ def test_example_documents_every_key() -> None:
         c.Outgoing,
         c.SmtpRelay,
         c.Ops,
+        c.Digest,
         c.Staff,
         c.Contact,
         c.Client,

@@ -145,11 +145,12 @@ def test_a_configured_client_missing_from_the_database_is_a_stranger(desk: Maild
     from sqlalchemy import delete
 
     from maildesk.store.directory import forget_clients
-    from maildesk.store.models import Contact
+    from maildesk.store.models import Contact, Event
 
     with desk.db.transaction() as session:
         gamma = session.scalars(select(Client).where(Client.key == "gamma")).one()
         session.execute(delete(Contact).where(Contact.client_id == gamma.id))
+        session.execute(delete(Event).where(Event.client_id == gamma.id))
         session.delete(gamma)
         forget_clients(session)
     assert _take(desk, "cto@gamma.example") == ("quarantined", "unknown_sender")

@@ -18,7 +18,7 @@ import from ``maildesk.core.config``.
 from maildesk.core.config.base import ConfigError, Language, Security
 from maildesk.core.config.mailboxes import ImapSource, Intake, Listener, Outgoing, SmtpRelay
 from maildesk.core.config.people import Client, Contact, Staff
-from maildesk.core.config.service import Database, Ops, Portal, Service, Tickets
+from maildesk.core.config.service import Database, Digest, Ops, Portal, Service, Tickets
 from maildesk.core.config.settings import Settings, embedded_defaults, settings_from_toml
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ConfigError",
     "Contact",
     "Database",
+    "Digest",
     "ImapSource",
     "Intake",
     "Language",

@@ -18,6 +18,8 @@ class Staff(_Model):
 
     name: str
     email: str
+    language: Language | None = None
+    """The language of staff mail to them (the queue digest); the service's when unset."""
 
     @field_validator("email")
     @classmethod
@@ -31,6 +33,8 @@ class Contact(_Model):
     email: str
     name: str = ""
     authorised: bool = False
+    language: Language | None = None
+    """The language of mail to this person; the client's when unset."""
 
     @field_validator("email")
     @classmethod

@@ -162,6 +162,22 @@ class Tickets(_Model):
         return value
 
 
+class Digest(_Model):
+    """The daily queue digest mailed to staff: their tickets and the unassigned ones."""
+
+    enabled: bool = False
+    time: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None = None
+    """Local time (HH:MM, service time zone) to send it on business days; unset: when
+    the default policy's business hours start."""
+    staff: tuple[str, ...] = ()
+    """The staff addresses that get it; empty: every staff member."""
+
+    @field_validator("staff")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in value)
+
+
 class Ops(_Model):
     """The operator endpoints (/healthz, /metrics) and who is told when a source fails.
 

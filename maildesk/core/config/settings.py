@@ -15,7 +15,7 @@ from pydantic import (
 from maildesk.core.config.base import ConfigError, _Model
 from maildesk.core.config.mailboxes import Intake, Outgoing
 from maildesk.core.config.people import Client, Contact, Staff, _ClientIndex
-from maildesk.core.config.service import Database, Ops, Portal, Service, Tickets
+from maildesk.core.config.service import Database, Digest, Ops, Portal, Service, Tickets
 from maildesk.core.policy import Policy, ProviderClosures
 
 
@@ -30,6 +30,7 @@ class Settings(_Model):
     ops: Ops = Ops()
     portal: Portal = Portal()
     closures: ProviderClosures = ProviderClosures()
+    digest: Digest = Digest()
     policies: dict[str, Policy] = Field(default_factory=lambda: {"default": Policy()})
     staff: tuple[Staff, ...] = ()
     clients: tuple[Client, ...] = ()
@@ -75,6 +76,10 @@ class Settings(_Model):
                 f"service.message_id_domain {mid!r} is a staff member's mail domain: their own "
                 "mail would be taken for maildesk's; use a subdomain only maildesk writes"
             )
+        staff = self.staff_addresses
+        for address in self.digest.staff:
+            if address not in staff:
+                raise ValueError(f"digest.staff: {address} is not a staff member's address")
         emails: set[str] = set()
         for client in self.clients:
             for contact in client.contacts:
@@ -103,6 +108,45 @@ class Settings(_Model):
         When two clients list the same domain, the first in the config wins.
         """
         return self._client_index.of(self.clients).by_domain.get(domain)
+
+    def with_clients(self, extra: tuple[Client, ...]) -> tuple[Settings, list[str]]:
+        """These settings plus the clients kept in the database, and what was left out.
+
+        The config wins where the two meet: a database client whose id or
+        contact address the config already has is left out (or that contact
+        is), and one that follows a policy the config no longer defines follows
+        ``default``. The copy is not validated again (the clients were, when
+        they were written), so reloading a few hundred clients stays cheap.
+        """
+        problems: list[str] = []
+        ids = {c.id for c in self.clients}
+        emails = {contact.email for c in self.clients for contact in c.contacts}
+        kept: list[Client] = []
+        for client in extra:
+            if client.id in ids:
+                problems.append(
+                    f"client {client.id!r} is in the config; its database copy is ignored"
+                )
+                continue
+            update: dict[str, object] = {}
+            if client.policy not in self.policies:
+                problems.append(
+                    f"client {client.id!r} follows policy {client.policy!r}, which the config "
+                    "does not define; it follows 'default'"
+                )
+                update["policy"] = "default"
+            contacts = tuple(c for c in client.contacts if c.email not in emails)
+            if len(contacts) != len(client.contacts):
+                problems.append(
+                    f"client {client.id!r}: a contact of a configured client is left out"
+                )
+                update["contacts"] = contacts
+            emails.update(c.email for c in contacts)
+            ids.add(client.id)
+            kept.append(client.model_copy(update=update) if update else client)
+        merged = self.model_copy(update={"clients": self.clients + tuple(kept)})
+        merged._client_index = _ClientIndex()  # its own memo: the old one may still be in use
+        return merged, problems
 
     def policy_for(self, client_id: str | None) -> tuple[str, Policy]:
         """The name and rules of the policy a client follows (``default`` for strangers)."""

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from maildesk.billing.mailing import authorised_contacts, client_language, staff_name
 from maildesk.billing.quotes import record_quote_answer
+from maildesk.core.config import Settings
 from maildesk.notify.context import MailContext
 from maildesk.notify.links import InvalidLink, LinkScope, PortalLinks, link_key
 from maildesk.store.db import Database
@@ -62,9 +63,13 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Portal:
-    """What the portal needs: the database, mail context (settings, clock) and link signer."""
+    """What the portal needs: the database, mail context (settings, clock) and link signer.
+
+    The daemon swaps ``ctx`` when the clients or the config file change, so
+    every request reads the settings from it.
+    """
 
     db: Database
     ctx: MailContext
@@ -113,9 +118,13 @@ class _Views:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
         settings = portal.ctx.settings
-        self.settings = settings
         self.pages = Pages(settings.service.timezone)
         self.limiter = RateLimiter(settings.portal.requests_per_minute)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings now (clients added or changed since start-up included)."""
+        return self.portal.ctx.settings
 
     # -- helpers -------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """billing: work scope per ticket, interventions, billing groups
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07 03:30:00.000000
 
 - ``tickets.scope`` replaces ``tickets.billable``: a ticket marked ``#billable``
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
