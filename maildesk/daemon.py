@@ -16,7 +16,8 @@ from maildesk.billing.ledger import grant_starter_hours
 from maildesk.billing.weekly import send_weekly_statements
 from maildesk.configfile import portal_links, secret
 from maildesk.core.clock import Clock, SystemClock
-from maildesk.core.config import Settings
+from maildesk.core.config import ConfigError, Settings
+from maildesk.core.config.oauth import OAuthProvider
 from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable, watch
 from maildesk.ingest.lmtp import MailListener, address_matcher
@@ -27,6 +28,10 @@ from maildesk.notify.maildir import MaildirTransport
 from maildesk.notify.render import renderer_for
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
 from maildesk.notify.transport import Transport
+from maildesk.oauth.build import token_source
+from maildesk.oauth.errors import OAuthError
+from maildesk.oauth.source import TokenSource
+from maildesk.oauth.store import TokenStore
 from maildesk.scheduler import Scheduler
 from maildesk.sla.escalation import SweepResult, sweep
 from maildesk.store.db import Database
@@ -44,6 +49,23 @@ STATEMENT_CHECK_SECONDS = 900.0
 SHUTDOWN_GRACE_SECONDS = 30.0
 
 
+def token_store(settings: Settings) -> TokenStore:
+    """Where the mailboxes' OAuth2 tokens are kept: ``<data_dir>/oauth``, owner only."""
+    return TokenStore(settings.service.data_dir / "oauth")
+
+
+def mailbox_tokens(
+    settings: Settings, name: str, user: str, cfg: OAuthProvider | None, key: str
+) -> TokenSource | None:
+    """The token source of an ``auth = "oauth2"`` mailbox (None for a password one)."""
+    if cfg is None:
+        return None
+    try:
+        return token_source(name, user, cfg, token_store(settings), key)
+    except OAuthError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def build_transport(settings: Settings) -> Transport:
     """The configured way out for mail: an SMTP relay or the local maildir."""
     out = settings.outgoing
@@ -54,15 +76,28 @@ def build_transport(settings: Settings) -> Transport:
     password = (
         secret(relay.password_env, "outgoing.smtp.password_env") if relay.password_env else None
     )
+    token = mailbox_tokens(
+        settings, relay.name, relay.username or "", relay.oauth2, "outgoing.smtp"
+    )
     return SmtpTransport(
-        SmtpParams(relay.host, relay.port, relay.security, relay.username, password, relay.timeout)
+        SmtpParams(
+            relay.host,
+            relay.port,
+            relay.security,
+            relay.username,
+            password,
+            relay.timeout,
+            token=token,
+            password_env=relay.password_env,
+        )
     )
 
 
 def build_accounts(settings: Settings) -> list[ImapAccount]:
-    """IMAP accounts with their passwords read from the environment."""
+    """IMAP accounts with their passwords read from the environment, or their token sources."""
     accounts = []
     for index, src in enumerate(settings.intake.imap):
+        key = f"intake.imap[{index}]"
         accounts.append(
             ImapAccount(
                 name=src.name,
@@ -70,12 +105,16 @@ def build_accounts(settings: Settings) -> list[ImapAccount]:
                 port=src.port,
                 security=src.security,
                 username=src.username,
-                password=secret(src.password_env, f"intake.imap[{index}].password_env"),
+                password=secret(src.password_env, f"{key}.password_env")
+                if src.password_env
+                else None,
                 folders=src.folders,
                 processed_folder=src.processed_folder,
                 quarantine_folder=src.quarantine_folder,
                 batch_size=src.batch_size,
                 timeout=src.timeout,
+                token=mailbox_tokens(settings, src.name, src.username, src.oauth2, key),
+                password_env=src.password_env,
             )
         )
     return accounts

@@ -21,11 +21,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from maildesk.core.clock import Clock
+from maildesk.core.login_words import refused_words
 from maildesk.ingest.context import Outcome, Receipt
 from maildesk.ingest.receive import IntakeUnavailable
+from maildesk.oauth.errors import OAuthError
+from maildesk.oauth.source import TokenSource
 from maildesk.store.db import Database
 from maildesk.store.mailboxes import record_poll
 
@@ -41,21 +44,31 @@ class MailboxUnavailable(Exception):
     """The IMAP server cannot be reached or refused us; try again later."""
 
 
+class LoginRefused(MailboxUnavailable):
+    """The server or the token provider refused the credentials: a person must act."""
+
+
 @dataclass(frozen=True)
 class ImapAccount:
-    """Where to connect and which folders to watch (the password already resolved)."""
+    """Where to connect and which folders to watch (the password already resolved).
+
+    With ``token`` set the login is OAuth2 (XOAUTH2 or OAUTHBEARER) and
+    ``password`` is unused.
+    """
 
     name: str
     host: str
     port: int
     security: str
     username: str
-    password: str
+    password: str | None
     folders: tuple[str, ...] = ("INBOX",)
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
     batch_size: int = 50
     timeout: float = 30.0
+    token: TokenSource | None = None
+    password_env: str | None = None
 
     @property
     def label(self) -> str:
@@ -101,22 +114,83 @@ class ImapIntake:
     def _connect(self) -> IMAPClient:
         a = self.account
         try:
-            client = IMAPClient(
-                a.host,
-                port=a.port,
-                ssl=a.security == "tls",
-                ssl_context=ssl.create_default_context() if a.security != "plain" else None,
-                timeout=a.timeout,
-            )
-            if a.security == "starttls":
-                client.starttls(ssl.create_default_context())
-            client.login(a.username, a.password)
+            client = self._open()
             for folder in (a.processed_folder, a.quarantine_folder):
                 if not client.folder_exists(folder):
                     client.create_folder(folder)
                     log.info("%s: created folder %s", a.label, folder)
         except (IMAPClientError, OSError) as exc:
             raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        """Log in with the password, or with an access token over XOAUTH2 / OAUTHBEARER.
+
+        A refused token is forgotten, so the next attempt asks the provider for a
+        new one instead of presenting the same again.
+        """
+        a = self.account
+        try:
+            if a.token is None:
+                client.login(a.username, a.password or "")
+                return
+            try:
+                token = a.token.access_token()
+            except OAuthError as exc:
+                raise LoginRefused(f"{a.label}: {exc}") from exc
+            if a.token.mechanism == "oauthbearer":
+                client.oauthbearer_login(a.username, token)
+            else:
+                client.oauth2_login(a.username, token)
+        except LoginError as exc:
+            if a.token is not None:
+                a.token.invalidate()
+            raise LoginRefused(
+                f"{a.label}: "
+                + refused_words(
+                    a.host,
+                    a.username,
+                    a.token.mechanism if a.token else "password",
+                    a.password_env,
+                    str(exc),
+                )
+            ) from exc
+
+    def check(self) -> list[tuple[str, bool]]:
+        """Connect and log in, then say which of the folders it will use exist.
+
+        For ``maildesk mailbox check``: nothing is created, moved or fetched.
+        """
+        a = self.account
+        try:
+            client = self._open()
+            try:
+                names = [*a.folders, a.processed_folder, a.quarantine_folder]
+                return [(f, bool(client.folder_exists(f))) for f in names]
+            finally:
+                with contextlib.suppress(IMAPClientError, OSError):
+                    client.logout()
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
+
+    def _open(self) -> IMAPClient:
+        """A connection, secured as configured and logged in; closed again if the login fails."""
+        a = self.account
+        client = IMAPClient(
+            a.host,
+            port=a.port,
+            ssl=a.security == "tls",
+            ssl_context=ssl.create_default_context() if a.security != "plain" else None,
+            timeout=a.timeout,
+        )
+        try:
+            if a.security == "starttls":
+                client.starttls(ssl.create_default_context())
+            self._login(client)
+        except BaseException:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.shutdown()
+            raise
         return client
 
     @property

@@ -2,7 +2,9 @@
 
 A connection is kept open across a flush and re-opened after any error. SMTP
 reply codes decide the outcome: 4xx and network errors are temporary, 5xx
-permanent (for every recipient).
+permanent (for every recipient). A refused login is temporary whatever its
+code: the mail is fine, the credentials are not, and it waits in the outbox
+until they are fixed. With an OAuth2 token source the login is ``AUTH XOAUTH2``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
+from maildesk.core.login_words import refused_words
 from maildesk.notify.transport import PermanentDeliveryError, TemporaryDeliveryError
+from maildesk.oauth.errors import OAuthError
+from maildesk.oauth.source import TokenSource
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,8 @@ class SmtpParams:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    token: TokenSource | None = None
+    password_env: str | None = None
 
 
 class SmtpTransport:
@@ -43,9 +50,47 @@ class SmtpTransport:
             conn = smtplib.SMTP(p.host, p.port, timeout=p.timeout)
             if p.security == "starttls":
                 conn.starttls(context=ssl.create_default_context())
-        if p.username is not None and p.password is not None:
-            conn.login(p.username, p.password)
+        try:
+            self._login(conn)
+        except BaseException:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.close()
+            raise
         return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        """Password login, or ``AUTH XOAUTH2`` with a fresh access token."""
+        p = self.params
+        try:
+            if p.token is not None and p.username is not None:
+                token = p.token.access_token()
+                initial = f"user={p.username}\x01auth=Bearer {token}\x01\x01"
+                conn.ehlo_or_helo_if_needed()
+                # After an error challenge (RFC 7628 3.2.3) the client answers empty.
+                conn.auth(
+                    "XOAUTH2",
+                    lambda challenge=None: initial if challenge is None else "",
+                    initial_response_ok=True,
+                )
+            elif p.username is not None and p.password is not None:
+                conn.login(p.username, p.password)
+        except OAuthError as exc:
+            raise TemporaryDeliveryError(f"{p.host}: {exc}") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            if p.token is not None:
+                p.token.invalidate()
+            how = "xoauth2" if p.token is not None else "password"
+            text = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
+            raise TemporaryDeliveryError(
+                f"{p.host}: "
+                + refused_words(
+                    p.host, p.username or "", how, p.password_env, f"{exc.smtp_code} {text}"
+                )
+            ) from exc
 
     def send(self, mail_from: str, rcpt_to: list[str], data: bytes) -> None:
         try:
