@@ -93,31 +93,30 @@ def build_transport(settings: Settings) -> Transport:
     )
 
 
+def imap_account(settings: Settings, index: int) -> ImapAccount:
+    """The ``index``-th configured IMAP mailbox, its password or token source resolved."""
+    src = settings.intake.imap[index]
+    key = f"intake.imap[{index}]"
+    return ImapAccount(
+        name=src.name,
+        host=src.host,
+        port=src.port,
+        security=src.security,
+        username=src.username,
+        password=secret(src.password_env, f"{key}.password_env") if src.password_env else None,
+        folders=src.folders,
+        processed_folder=src.processed_folder,
+        quarantine_folder=src.quarantine_folder,
+        batch_size=src.batch_size,
+        timeout=src.timeout,
+        token=mailbox_tokens(settings, src.name, src.username, src.oauth2, key),
+        password_env=src.password_env,
+    )
+
+
 def build_accounts(settings: Settings) -> list[ImapAccount]:
     """IMAP accounts with their passwords read from the environment, or their token sources."""
-    accounts = []
-    for index, src in enumerate(settings.intake.imap):
-        key = f"intake.imap[{index}]"
-        accounts.append(
-            ImapAccount(
-                name=src.name,
-                host=src.host,
-                port=src.port,
-                security=src.security,
-                username=src.username,
-                password=secret(src.password_env, f"{key}.password_env")
-                if src.password_env
-                else None,
-                folders=src.folders,
-                processed_folder=src.processed_folder,
-                quarantine_folder=src.quarantine_folder,
-                batch_size=src.batch_size,
-                timeout=src.timeout,
-                token=mailbox_tokens(settings, src.name, src.username, src.oauth2, key),
-                password_env=src.password_env,
-            )
-        )
-    return accounts
+    return [imap_account(settings, index) for index in range(len(settings.intake.imap))]
 
 
 @dataclass

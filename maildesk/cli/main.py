@@ -18,6 +18,7 @@ from maildesk.cli import (
     clients,
     demo,
     inspect,
+    mailbox,
     oncall,
     quarantine,
     sla,
@@ -53,6 +54,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(statements.app, name="statements")
 app.add_typer(sla.app, name="sla")
 app.add_typer(oncall.app, name="oncall")
+app.add_typer(mailbox.app, name="mailbox")
 app.command("inspect")(inspect.inspect)
 app.command("status")(status.status)
 app.command("demo")(demo.demo)

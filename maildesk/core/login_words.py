@@ -18,18 +18,37 @@ _OAUTH_ONLY = {
 }
 
 
+def _clean(server_text: str) -> str:
+    """The server's line without the ``b'...'`` of a bytes repr imapclient may add."""
+    text = server_text.strip()
+    if len(text) > 2 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+        text = text[2:-1]
+    return text or "no reason given"
+
+
 def refused_words(
     host: str, username: str, how: str, password_env: str | None, server_text: str
 ) -> str:
     """What a refused login (``how``: "password", "xoauth2", "oauthbearer") means."""
-    said = server_text.strip().strip("b'\"") or "no reason given"
+    said = _clean(server_text)
+    if "[UNAVAILABLE]" in said.upper() and how == "password":
+        return (
+            "the server could not check the login just now (a fault on its side); "
+            f"maildesk tries again (server said: {said})"
+        )
+    if "[UNAVAILABLE]" in said.upper():
+        return (
+            f"the server accepted the access token but could not open a mailbox for "
+            f"{username!r}: there is no such user or mailbox on the server, or it failed "
+            f"opening it; check `username` (server said: {said})"
+        )
     if how == "password":
         provider = _OAUTH_ONLY.get(host.lower())
-        if provider is not None:
+        if provider is not None or "application-specific password" in said.lower():
             return (
-                f"{provider} refused the password login for {username}: it has switched "
-                "off password login; set auth = 'oauth2' with a provider block "
-                f"(see docs/mailboxes.md) (server said: {said})"
+                f"{provider or 'the provider'} refused the password login for {username}: "
+                "it has switched off password login; set auth = 'oauth2' with a provider "
+                f"block (see docs/mailboxes.md) (server said: {said})"
             )
         where = f"${password_env}" if password_env else "the configured password"
         return (

@@ -75,6 +75,69 @@ class ImapAccount:
         return f"imap://{self.username}@{self.host}:{self.port}"
 
 
+def open_session(a: ImapAccount) -> IMAPClient:
+    """A connection, secured as configured and logged in; closed again if the login fails."""
+    client = IMAPClient(
+        a.host,
+        port=a.port,
+        ssl=a.security == "tls",
+        ssl_context=ssl.create_default_context() if a.security != "plain" else None,
+        timeout=a.timeout,
+    )
+    try:
+        if a.security == "starttls":
+            client.starttls(ssl.create_default_context())
+        _login(a, client)
+    except BaseException:
+        with contextlib.suppress(IMAPClientError, OSError):
+            client.shutdown()
+        raise
+    return client
+
+
+def _login(a: ImapAccount, client: IMAPClient) -> None:
+    """Log in with the password, or with an access token over XOAUTH2 / OAUTHBEARER.
+
+    A refused token is forgotten, so the next attempt asks the provider for a
+    new one instead of presenting the same again.
+    """
+    try:
+        if a.token is None:
+            client.login(a.username, a.password or "")
+            return
+        try:
+            token = a.token.access_token()
+        except OAuthError as exc:
+            raise LoginRefused(f"{a.label}: {exc}") from exc
+        if a.token.mechanism == "oauthbearer":
+            client.oauthbearer_login(a.username, token)
+        else:
+            client.oauth2_login(a.username, token)
+    except LoginError as exc:
+        if a.token is not None:
+            a.token.invalidate()
+        how = a.token.mechanism if a.token else "password"
+        words = refused_words(a.host, a.username, how, a.password_env, str(exc))
+        raise LoginRefused(f"{a.label}: {words}") from exc
+
+
+def check_mailbox(a: ImapAccount) -> list[tuple[str, bool]]:
+    """Connect and log in, then say which of the folders it will use exist.
+
+    For ``maildesk mailbox check``: nothing is created, moved or fetched.
+    """
+    try:
+        client = open_session(a)
+        try:
+            names = [*a.folders, a.processed_folder, a.quarantine_folder]
+            return [(f, bool(client.folder_exists(f))) for f in names]
+        finally:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.logout()
+    except (IMAPClientError, OSError) as exc:
+        raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
+
+
 @dataclass
 class PollStats:
     """What one poll did, per outcome."""
@@ -114,83 +177,13 @@ class ImapIntake:
     def _connect(self) -> IMAPClient:
         a = self.account
         try:
-            client = self._open()
+            client = open_session(self.account)
             for folder in (a.processed_folder, a.quarantine_folder):
                 if not client.folder_exists(folder):
                     client.create_folder(folder)
                     log.info("%s: created folder %s", a.label, folder)
         except (IMAPClientError, OSError) as exc:
             raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
-        return client
-
-    def _login(self, client: IMAPClient) -> None:
-        """Log in with the password, or with an access token over XOAUTH2 / OAUTHBEARER.
-
-        A refused token is forgotten, so the next attempt asks the provider for a
-        new one instead of presenting the same again.
-        """
-        a = self.account
-        try:
-            if a.token is None:
-                client.login(a.username, a.password or "")
-                return
-            try:
-                token = a.token.access_token()
-            except OAuthError as exc:
-                raise LoginRefused(f"{a.label}: {exc}") from exc
-            if a.token.mechanism == "oauthbearer":
-                client.oauthbearer_login(a.username, token)
-            else:
-                client.oauth2_login(a.username, token)
-        except LoginError as exc:
-            if a.token is not None:
-                a.token.invalidate()
-            raise LoginRefused(
-                f"{a.label}: "
-                + refused_words(
-                    a.host,
-                    a.username,
-                    a.token.mechanism if a.token else "password",
-                    a.password_env,
-                    str(exc),
-                )
-            ) from exc
-
-    def check(self) -> list[tuple[str, bool]]:
-        """Connect and log in, then say which of the folders it will use exist.
-
-        For ``maildesk mailbox check``: nothing is created, moved or fetched.
-        """
-        a = self.account
-        try:
-            client = self._open()
-            try:
-                names = [*a.folders, a.processed_folder, a.quarantine_folder]
-                return [(f, bool(client.folder_exists(f))) for f in names]
-            finally:
-                with contextlib.suppress(IMAPClientError, OSError):
-                    client.logout()
-        except (IMAPClientError, OSError) as exc:
-            raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
-
-    def _open(self) -> IMAPClient:
-        """A connection, secured as configured and logged in; closed again if the login fails."""
-        a = self.account
-        client = IMAPClient(
-            a.host,
-            port=a.port,
-            ssl=a.security == "tls",
-            ssl_context=ssl.create_default_context() if a.security != "plain" else None,
-            timeout=a.timeout,
-        )
-        try:
-            if a.security == "starttls":
-                client.starttls(ssl.create_default_context())
-            self._login(client)
-        except BaseException:
-            with contextlib.suppress(IMAPClientError, OSError):
-                client.shutdown()
-            raise
         return client
 
     @property

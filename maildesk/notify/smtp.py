@@ -92,6 +92,17 @@ class SmtpTransport:
                 )
             ) from exc
 
+    def check(self) -> None:
+        """Connect and log in, then leave: for ``maildesk mailbox check``."""
+        try:
+            conn = self._connect()
+        except TemporaryDeliveryError:
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            conn.quit()
+
     def send(self, mail_from: str, rcpt_to: list[str], data: bytes) -> None:
         try:
             if self._conn is None:

@@ -81,6 +81,11 @@ class TokenSource(ABC):
                 self.fetched += 1
             return self._token.value
 
+    @property
+    def expires_at(self) -> float:
+        """When the cached token expires (Unix seconds; 0 when none is cached)."""
+        return self._token.expires_at if self._token is not None else 0.0
+
     def invalidate(self) -> None:
         """Forget the cached token: the next ``access_token()`` fetches a new one."""
         with self._lock:

@@ -11,6 +11,12 @@ passwd-file (``support`` / ``secret`` by default), stores mail in maildir and ha
 default Dovecot capabilities, MOVE and IDLE among them.  The hierarchy delimiter is
 ``/`` (see ``DovecotServer.delimiter``).
 
+OAuth2: with ``oauth2_introspection_url`` the server also takes the SASL mechanisms
+XOAUTH2 and OAUTHBEARER, through Dovecot's own ``oauth2`` passdb, which asks that URL
+(RFC 7662 token introspection, POST) whether a bearer token is live and whose it is;
+the token's ``username`` must be the user logging in.  Password login keeps working
+(the passwd-file passdb serves PLAIN and LOGIN only), so the helpers below are unchanged.
+
 Restarting: ``stop()``/``kill()`` and ``start()`` may be called any number of times on
 the same instance.  The port, the passwd-file and the maildir are kept, so a test can
 take the server down mid-run to simulate an outage (clients get "connection refused";
@@ -160,6 +166,7 @@ class DovecotServer:
         password: str = "secret",
         binary: str | None = None,
         startup_timeout: float = 10.0,
+        oauth2_introspection_url: str | None = None,
     ) -> None:
         found = binary or find_dovecot()
         if found is None:
@@ -168,6 +175,7 @@ class DovecotServer:
         self.user = user
         self.password = password
         self.startup_timeout = startup_timeout
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.port = free_port(self.host)
         # Short path under /tmp: Dovecot's unix sockets live in base_dir and socket
         # paths are limited to ~107 bytes.
@@ -315,7 +323,7 @@ protocols = imap
 listen = {self.host}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""}
 auth_verbose = yes
 # Wrong-password tests should answer fast: no 2 s failure delay (about 0.5 s remains,
 # in the login process) and no growing per-IP penalty (see service anvil below).
@@ -339,8 +347,9 @@ shutdown_clients = yes
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {root}/passwd
+  {"mechanisms = plain login" if self.oauth2_introspection_url else ""}
 }}
-userdb {{
+{self._oauth2_passdb()}userdb {{
   driver = passwd-file
   args = {root}/passwd
 }}
@@ -365,6 +374,27 @@ service anvil {{
   }}
 }}
 {"" if os.geteuid() == 0 else _ROOTLESS}"""
+        )
+
+    def _oauth2_passdb(self) -> str:
+        if not self.oauth2_introspection_url:
+            return ""
+        conf = self.root / "dovecot-oauth2.conf.ext"
+        conf.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.oauth2_introspection_url}\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        conf.chmod(0o644)
+        return (
+            "passdb {\n"
+            "  driver = oauth2\n"
+            "  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {conf}\n"
+            "}\n"
         )
 
     def _start_once(self) -> None:

@@ -1,0 +1,113 @@
+"""IMAP intake over OAuth2 against a real Dovecot whose oauth2 passdb asks a real token server.
+
+The access tokens live two seconds; Dovecot is restarted between mails, so every
+reconnect needs a token the previous one has outlived. The daemon must refresh
+them (the refresh token rotating on every use) and lose or repeat no mail.
+"""
+
+from __future__ import annotations
+
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from maildesk.store.models import Message
+from tests.integration.helpers import mail, running, settings_for
+from tests.integration.oauth_helpers import (
+    LIFETIME,
+    cli,
+    imap_block,
+    oauth,
+    oauth_dovecot,
+)
+from tests.servers.dovecot import DovecotServer
+from tests.servers.oauth_server import OAuthServer
+
+pytestmark = pytest.mark.integration
+__all__ = ["oauth", "oauth_dovecot"]  # fixtures used by name below
+
+ROUNDS = 4
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout} s: {what}")
+        time.sleep(0.05)
+
+
+def _store_refresh_token(tmp_path: Path, config: Path, oauth: OAuthServer) -> None:
+    """``maildesk mailbox login test`` with a refresh token on standard input."""
+    token = oauth.issue_refresh_token("support")
+    done = cli("mailbox", "login", "test", config=config, stdin=token + "\n")
+    assert done.returncode == 0, done.stderr
+    assert token not in done.stdout + done.stderr
+
+
+def test_daemon_watches_over_oauth2_while_tokens_expire(
+    sqlite_url: str, tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    settings, config = settings_for(sqlite_url, tmp_path, extra=imap_block(oauth_dovecot, oauth))
+    _store_refresh_token(tmp_path, config, oauth)
+    sent: list[str] = []
+    with running(settings) as desk:
+
+        def stored() -> list[str]:
+            with desk.db.session() as session:
+                return list(
+                    session.scalars(select(Message.message_id).where(Message.direction == "in"))
+                )
+
+        for round_ in range(ROUNDS):
+            raw, mid = mail(subject=f"Round {round_}")
+            oauth_dovecot.append("INBOX", raw)
+            sent.append(mid)
+            _wait(lambda: len(stored()) == len(sent), 30, f"mail of round {round_} taken in")
+            # Outlive the token the daemon holds, then drop its connection: the
+            # next login needs a new token.
+            time.sleep(LIFETIME + 0.2)
+            oauth_dovecot.kill()
+            oauth_dovecot.start()
+        _wait(lambda: oauth.refresh_grants() >= ROUNDS + 1, 30, "a login after the last restart")
+        got = stored()
+    assert sorted(got) == sorted(sent)  # none missed, none twice (Message-ID is unique anyway)
+    assert oauth_dovecot.count("INBOX") == 0
+    assert oauth_dovecot.count("Processed") == ROUNDS
+    # Every reconnect came after the previous token had expired, so each needed a
+    # refresh; and no login ever presented a dead token to the server.
+    assert oauth.refresh_grants() >= ROUNDS + 1
+    assert oauth.refresh_grants(ok=False) == 0
+    assert all(active for _user, active in oauth.introspections)
+
+
+def test_login_keeps_the_token_private_and_check_reports_a_revoked_grant(
+    sqlite_url: str, tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    _settings, config = settings_for(
+        sqlite_url, tmp_path, extra=imap_block(oauth_dovecot, oauth, mechanism="oauthbearer")
+    )
+    _store_refresh_token(tmp_path, config, oauth)
+    folder = tmp_path / "var" / "oauth"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert [p.name for p in folder.iterdir()] == ["test.json"]
+    assert stat.S_IMODE((folder / "test.json").stat().st_mode) == 0o600
+
+    ok = cli("mailbox", "check", "test", config=config)
+    assert ok.returncode == 0, ok.stderr
+    assert "login: OK as support" in ok.stdout
+    assert "folder INBOX: exists" in ok.stdout
+    assert "folder Processed: will be created" in ok.stdout
+
+    oauth.revoke("support")
+    revoked = cli("mailbox", "check", "test", config=config)
+    assert revoked.returncode == 1
+    assert "log in again with `maildesk mailbox login test`" in revoked.stderr
+
+    _store_refresh_token(tmp_path, config, oauth)
+    again = cli("mailbox", "check", "test", config=config)
+    assert again.returncode == 0, again.stderr
