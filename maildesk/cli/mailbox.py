@@ -18,8 +18,8 @@ from typing import Annotated
 import typer
 
 from maildesk.cli.common import ConfigOption, fail, load_config
-from maildesk.core.config import ConfigError, Settings
-from maildesk.core.config.oauth import OAuthProvider
+from maildesk.core.config import ConfigError, ImapSource, Settings, SmtpRelay
+from maildesk.core.config.oauth import GoogleOAuth, MicrosoftOAuth, OAuthProvider
 from maildesk.daemon import build_transport, imap_account, mailbox_tokens
 from maildesk.ingest.imap import ImapAccount, MailboxUnavailable, check_mailbox
 from maildesk.notify.smtp import SmtpTransport
@@ -138,6 +138,35 @@ def _check_smtp(transport: SmtpTransport, cfg: OAuthProvider | None) -> None:
     _check_token(p.token)
     transport.check()
     typer.echo(f"  login: OK{f' as {p.username}' if p.username else ''}")
+
+
+def login_summary(src: ImapSource | SmtpRelay) -> str:
+    """How a mailbox logs in, for ``check-config`` (names secrets, never shows them)."""
+    cfg = src.oauth2
+    if cfg is None:
+        return f"password from ${src.password_env}" if src.password_env else "no login"
+    if isinstance(cfg, MicrosoftOAuth):
+        where = (
+            f"secret from ${cfg.client_secret_env}"
+            if cfg.client_secret_env
+            else f"certificate {cfg.certificate_file}"
+            if cfg.flow == "app"
+            else f"sign in with `maildesk mailbox login {src.name}`"
+        )
+        return f"oauth2 microsoft {cfg.flow} (tenant {cfg.tenant}, app {cfg.client_id}), {where}"
+    if isinstance(cfg, GoogleOAuth):
+        where = (
+            f"key {cfg.service_account_file}"
+            if cfg.flow == "service_account"
+            else f"sign in with `maildesk mailbox login {src.name}`"
+        )
+        return f"oauth2 google {cfg.flow}, {where}"
+    where = (
+        f"secret from ${cfg.client_secret_env}"
+        if cfg.flow == "client_credentials"
+        else f"refresh token from `maildesk mailbox login {src.name}`"
+    )
+    return f"oauth2 generic {cfg.flow} at {cfg.token_url}, {where}"
 
 
 def _how(cfg: OAuthProvider | None) -> str:

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -49,7 +51,7 @@ class ImapSource(_Model):
     allow_plain: bool = False
     username: str
     auth: Auth = "password"
-    password_env: str | None = None
+    password_env: Annotated[str | None, Field(validate_default=True)] = None
     oauth2: OAuthProvider | None = None
     folders: tuple[str, ...] = ("INBOX",)
     processed_folder: str = "Processed"
@@ -58,11 +60,16 @@ class ImapSource(_Model):
     poll_interval: Annotated[float, Field(gt=0)] = 60.0
     timeout: Annotated[float, Field(gt=0)] = 30.0
 
+    @field_validator("password_env", mode="after")
+    @classmethod
+    def _password_needed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("auth", "password") == "password":
+            raise ValueError("Field required (with auth = 'password', the default)")
+        return value
+
     @model_validator(mode="after")
     def _plain_only_where_safe(self) -> ImapSource:
         _check_auth(self.auth, self.password_env, self.oauth2)
-        if self.auth == "password" and self.password_env is None:
-            raise ValueError("auth = 'password' needs password_env")
         if self.security == "plain" and not (self.allow_plain or _is_loopback(self.host)):
             raise ValueError(
                 f"security = 'plain' would send the password in clear text to {self.host}; "
