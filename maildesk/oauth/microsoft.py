@@ -81,6 +81,9 @@ class MicrosoftTokens(TokenSource):
                     authority=self.authority,
                     token_cache=self._cache,
                     timeout=TIMEOUT_SECONDS,
+                    # The configured authority_host is trusted as it is (Microsoft's
+                    # own hosts need no discovery anyway).
+                    instance_discovery=False,
                 )
             else:
                 app = msal.PublicClientApplication(
@@ -88,6 +91,9 @@ class MicrosoftTokens(TokenSource):
                     authority=self.authority,
                     token_cache=self._cache,
                     timeout=TIMEOUT_SECONDS,
+                    # The configured authority_host is trusted as it is (Microsoft's
+                    # own hosts need no discovery anyway).
+                    instance_discovery=False,
                 )
         except ValueError as exc:  # msal's word for an authority it cannot find
             raise TokenRefused(

@@ -11,6 +11,17 @@
   a live access token, ``{"active": false}`` for an expired, unknown or revoked one.
   A private Dovecot's ``oauth2`` passdb and the SMTP sink's XOAUTH2 check ask it.
 
+It also speaks enough of the providers' own dialects for their libraries to run
+unchanged against it, over HTTPS (``https_base``; its CA is ``ca_file``, given to
+the client through ``REQUESTS_CA_BUNDLE``):
+
+- Entra ID as msal sees it: ``GET /{tenant}/v2.0/.well-known/openid-configuration``
+  (an unknown tenant gets ``AADSTS90002``), the device code endpoint and the
+  ``device_code`` grant (signed in as ``device_user`` once polled), ``id_token`` and
+  ``client_info`` in answers, and ``AADSTS7000215`` for a wrong client secret.
+- Google's service accounts as google-auth sees them: the JWT-bearer grant
+  (RFC 7523), whose assertion's ``sub`` is the mailbox the token acts for.
+
 Nothing is mocked: maildesk's token layer talks to it with its real HTTP clients.
 Tests read what happened from ``grants`` (every token request, with its outcome) and
 ``introspections``, and can ``revoke`` a refresh token to play a withdrawn consent.
@@ -19,13 +30,24 @@ Tests read what happened from ``grants`` (every token request, with its outcome)
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import ipaddress
 import json
 import secrets
+import shutil
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 __all__ = ["Grant", "OAuthServer"]
 
@@ -65,10 +87,21 @@ class OAuthServer:
         self._refresh: dict[str, str] = {}  # refresh token -> user
         self.grants: list[Grant] = []
         self.introspections: list[tuple[str, bool]] = []  # (user or "", active)
+        self.tenants = {"contoso"}
+        self.device_user = "support"
+        self._devices: dict[str, int] = {}  # device code -> polls so far
         self._httpd = ThreadingHTTPServer((self.host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self.port = int(self._httpd.server_address[1])
-        self._thread: threading.Thread | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="maildesk-oauth-"))
+        self.ca_file = self._dir / "ca.pem"
+        self._httpsd = ThreadingHTTPServer((self.host, 0), self._handler_class())
+        self._httpsd.daemon_threads = True
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*self._self_signed())
+        self._httpsd.socket = tls.wrap_socket(self._httpsd.socket, server_side=True)
+        self.tls_port = int(self._httpsd.server_address[1])
+        self._threads: list[threading.Thread] = []
 
     @property
     def token_url(self) -> str:
@@ -78,15 +111,52 @@ class OAuthServer:
     def introspection_url(self) -> str:
         return f"http://{self.host}:{self.port}/introspect"
 
+    @property
+    def https_base(self) -> str:
+        return f"https://{self.host}:{self.tls_port}"
+
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="oauth server", daemon=True
-        )
-        self._thread.start()
+        for httpd in (self._httpd, self._httpsd):
+            thread = threading.Thread(target=httpd.serve_forever, name="oauth", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        for httpd in (self._httpd, self._httpsd):
+            httpd.shutdown()
+            httpd.server_close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _self_signed(self) -> tuple[str, str]:
+        """A certificate for 127.0.0.1 that is its own CA (``ca_file``), and its key."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "maildesk test oauth")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(self.host))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file = self._dir / "key.pem"
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return str(self.ca_file), str(key_file)
 
     def __enter__(self) -> OAuthServer:
         self.start()
@@ -158,8 +228,36 @@ class OAuthServer:
         if grant == "client_credentials":
             known = self.clients.get(client_id)
             if known is None or known[0] != secret:
-                return 401, {"error": "invalid_client", "error_description": "bad client"}
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                }
             return 200, self._answer(known[1], refresh=False)
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+            code = form.get("device_code", "")
+            with self._lock:
+                polls = self._devices.get(code)
+                if polls is not None:
+                    self._devices[code] = polls + 1
+            if polls is None:
+                return 400, {"error": "expired_token", "error_description": "AADSTS70019"}
+            if polls == 0:  # the person has not signed in yet at the first poll
+                return 400, {"error": "authorization_pending", "error_description": "pending"}
+            return 200, self._answer(self.device_user, refresh=True, client_id=client_id)
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            claims = _jwt_claims(form.get("assertion", ""))
+            known = self.clients.get(str(claims.get("iss", "")))
+            if known is None:
+                return 400, {"error": "invalid_grant", "error_description": "Invalid JWT"}
+            user = str(claims.get("sub", ""))
+            if user.split("@")[0] != known[1]:
+                return 401, {
+                    "error": "unauthorized_client",
+                    "error_description": "Client is unauthorized to retrieve access tokens "
+                    "using this method, or client not authorized for any of the scopes "
+                    "requested.",
+                }
+            return 200, self._answer(user.split("@")[0], refresh=False)
         if grant == "refresh_token":
             token = form.get("refresh_token", "")
             with self._lock:
@@ -171,10 +269,10 @@ class OAuthServer:
                     "error": "invalid_grant",
                     "error_description": "the refresh token is expired or revoked",
                 }
-            return 200, self._answer(user, refresh=True, old=token)
+            return 200, self._answer(user, refresh=True, old=token, client_id=client_id)
         return 400, {"error": "unsupported_grant_type"}
 
-    def _answer(self, user: str, *, refresh: bool, old: str = "") -> dict:
+    def _answer(self, user: str, *, refresh: bool, old: str = "", client_id: str = "") -> dict:
         body: dict[str, object] = {
             "access_token": self._new_access(user),
             "token_type": "Bearer",
@@ -182,7 +280,54 @@ class OAuthServer:
         }
         if refresh:
             body["refresh_token"] = self.issue_refresh_token(user) if self.rotate else old
+            # What Entra ID adds for a signed-in person; msal keeps its account from it.
+            body["client_info"] = _b64(json.dumps({"uid": user, "utid": "contoso"}))
+            now = int(time.time())
+            claims = {
+                "iss": f"{self.https_base}/contoso/v2.0",
+                "sub": user,
+                "aud": client_id,
+                "iat": now,
+                "exp": now + 3600,
+                "oid": user,
+                "tid": "contoso",
+                "preferred_username": f"{user}@contoso.example",
+            }
+            body["id_token"] = ".".join(
+                (_b64(json.dumps({"alg": "none", "typ": "JWT"})), _b64(json.dumps(claims)), "")
+            )
         return body
+
+    def _discovery(self, path: str) -> tuple[int, dict]:
+        tenant = path.strip("/").split("/")[0]
+        if tenant not in self.tenants:
+            return 400, {
+                "error": "invalid_tenant",
+                "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
+            }
+        base = self.https_base
+        return 200, {
+            "issuer": f"{base}/{tenant}/v2.0",
+            "token_endpoint": f"{base}/token",
+            "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
+        }
+
+    def _device_code(self) -> tuple[int, dict]:
+        code = "dc-" + secrets.token_urlsafe(16)
+        with self._lock:
+            self._devices[code] = 0
+        user_code = "MDTEST42"
+        uri = f"{self.https_base}/devicelogin"
+        return 200, {
+            "device_code": code,
+            "user_code": user_code,
+            "verification_uri": uri,
+            "expires_in": 300,
+            "interval": 1,
+            "message": f"To sign in, use a web browser to open the page {uri} and enter "
+            f"the code {user_code} to authenticate.",
+        }
 
     def _introspect(self, form: dict[str, str]) -> tuple[int, dict]:
         live = self._live(form.get("token", ""))
@@ -196,6 +341,21 @@ class OAuthServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def _send(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.split("?")[0].endswith("/.well-known/openid-configuration"):
+                    self._send(*server._discovery(self.path))
+                else:
+                    self._send(404, {"error": "not_found"})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
@@ -209,17 +369,27 @@ class OAuthServer:
                     status, body = server._token(form, basic)
                 elif self.path.startswith("/introspect"):
                     status, body = server._introspect(form)
+                elif self.path.split("?")[0].endswith("/devicecode"):
+                    status, body = server._device_code()
                 else:
                     status, body = 404, {"error": "not_found"}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(data)
+                self._send(status, body)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # tokens are in the requests: keep them out of test output
 
         return Handler
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _jwt_claims(assertion: str) -> dict[str, object]:
+    """The claims of a JWT (the signature is the client library's business, not checked)."""
+    try:
+        part = assertion.split(".")[1]
+        decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}

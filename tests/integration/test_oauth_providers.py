@@ -1,0 +1,172 @@
+"""The Microsoft (msal) and Google (google-auth) token sources, run unchanged against our own
+HTTPS token server speaking their dialects, and logging in to a real Dovecot.
+
+What this proves: maildesk drives msal's device code and client credentials flows and
+google-auth's service account flow correctly, keeps msal's cache, refreshes through it,
+and words the providers' errors. What it cannot prove: that Entra ID and Google answer
+exactly as our server does (see docs/mailboxes.md, "What was tested").
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.integration.helpers import settings_for
+from tests.integration.oauth_helpers import LIFETIME, cli, oauth, oauth_dovecot
+from tests.servers.dovecot import DovecotServer
+from tests.servers.oauth_server import OAuthServer
+
+pytestmark = pytest.mark.integration
+__all__ = ["oauth", "oauth_dovecot"]  # fixtures used by name below
+
+M365_SECRET_ENV = "MAILDESK_TEST_M365_SECRET"
+SERVICE_ACCOUNT = "maildesk@helpdesk-project.iam.gserviceaccount.com"
+
+
+def _mailbox(dovecot: DovecotServer, name: str, username: str, oauth2: str) -> str:
+    return f"""
+[[intake.imap]]
+name = "{name}"
+host = "{dovecot.host}"
+port = {dovecot.port}
+security = "plain"
+username = "{username}"
+auth = "oauth2"
+
+[intake.imap.oauth2]
+{oauth2}
+"""
+
+
+def _microsoft(oauth: OAuthServer, flow: str, tenant: str = "contoso") -> str:
+    secret = f'client_secret_env = "{M365_SECRET_ENV}"' if flow == "app" else ""
+    return f"""provider = "microsoft"
+flow = "{flow}"
+tenant = "{tenant}"
+client_id = "maildesk-app"
+authority_host = "{oauth.https_base}"
+{secret}
+"""
+
+
+def _run(
+    tmp_path: Path, oauth: OAuthServer, block: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    _settings, config = settings_for(f"sqlite:///{tmp_path / 'm.db'}", tmp_path, extra=block)
+    done = cli(*args, config=config, env={"REQUESTS_CA_BUNDLE": str(oauth.ca_file), **(env or {})})
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_microsoft_device_login_then_silent_refresh_then_revoked(
+    tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    block = _mailbox(oauth_dovecot, "m365", "support", _microsoft(oauth, "device"))
+    code, out = _run(tmp_path, oauth, block, "mailbox", "login", "m365")
+    assert code == 0, out
+    assert "enter the code MDTEST42" in out  # msal's own words, printed for the operator
+    assert "signed in as support@contoso.example" in out
+    saved = tmp_path / "var" / "oauth" / "m365.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert "msal_cache" in json.loads(saved.read_text())
+
+    time.sleep(LIFETIME + 0.2)  # the access token from the sign-in has expired
+    code, out = _run(tmp_path, oauth, block, "mailbox", "check", "m365")
+    assert code == 0, out
+    assert "login: OK as support" in out
+    assert oauth.refresh_grants() >= 1  # msal refreshed silently with the kept grant
+
+    oauth.revoke("support")
+    time.sleep(LIFETIME + 0.2)
+    code, out = _run(tmp_path, oauth, block, "mailbox", "check", "m365")
+    assert code == 1
+    assert "Microsoft no longer accepts the sign-in" in out
+    assert "log in again with `maildesk mailbox login m365`" in out
+
+
+def test_microsoft_app_only(
+    tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    oauth.clients["maildesk-app"] = ("m365-secret", "support")
+    block = _mailbox(oauth_dovecot, "m365", "support", _microsoft(oauth, "app"))
+    code, out = _run(
+        tmp_path, oauth, block, "mailbox", "check", "m365", env={M365_SECRET_ENV: "m365-secret"}
+    )
+    assert code == 0, out
+    assert "login: OK as support" in out
+
+    code, out = _run(
+        tmp_path, oauth, block, "mailbox", "check", "m365", env={M365_SECRET_ENV: "wrong"}
+    )
+    assert code == 1
+    assert (
+        f"the client secret is wrong: put the secret's Value (not its ID) in ${M365_SECRET_ENV}"
+        in out
+    )
+
+    other = _mailbox(oauth_dovecot, "m365", "support", _microsoft(oauth, "app", "fabrikam"))
+    code, out = _run(
+        tmp_path, oauth, other, "mailbox", "check", "m365", env={M365_SECRET_ENV: "m365-secret"}
+    )
+    assert code == 1
+    assert "Microsoft does not know the tenant 'fabrikam'" in out
+
+
+def _service_account_file(tmp_path: Path, oauth: OAuthServer) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = tmp_path / "service-account.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "helpdesk-project",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": SERVICE_ACCOUNT,
+                "client_id": "1234567890",
+                "token_uri": f"{oauth.https_base}/token",
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+def test_google_service_account(
+    tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    oauth.clients[SERVICE_ACCOUNT] = ("", "support")  # delegated for "support" only
+    key = _service_account_file(tmp_path, oauth)
+    google = f'provider = "google"\nflow = "service_account"\nservice_account_file = "{key}"\n'
+    code, out = _run(
+        tmp_path,
+        oauth,
+        _mailbox(oauth_dovecot, "gmail", "support", google),
+        "mailbox",
+        "check",
+        "gmail",
+    )
+    assert code == 0, out
+    assert "login: OK as support" in out
+
+    code, out = _run(
+        tmp_path,
+        oauth,
+        _mailbox(oauth_dovecot, "gmail", "helpdesk", google),
+        "mailbox",
+        "check",
+        "gmail",
+    )
+    assert code == 1
+    assert "domain-wide delegation is not granted" in out
