@@ -7,6 +7,7 @@ them (the refresh token rotating on every use) and lose or repeat no mail.
 
 from __future__ import annotations
 
+import logging
 import stat
 import time
 from collections.abc import Callable
@@ -50,8 +51,13 @@ def _store_refresh_token(tmp_path: Path, config: Path, oauth: OAuthServer) -> No
 
 
 def test_daemon_watches_over_oauth2_while_tokens_expire(
-    sqlite_url: str, tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+    sqlite_url: str,
+    tmp_path: Path,
+    oauth: OAuthServer,
+    oauth_dovecot: DovecotServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     settings, config = settings_for(sqlite_url, tmp_path, extra=imap_block(oauth_dovecot, oauth))
     _store_refresh_token(tmp_path, config, oauth)
     sent: list[str] = []
@@ -83,6 +89,12 @@ def test_daemon_watches_over_oauth2_while_tokens_expire(
     assert oauth.refresh_grants() >= ROUNDS + 1
     assert oauth.refresh_grants(ok=False) == 0
     assert all(active for _user, active in oauth.introspections)
+    # Not one token, access or refresh, in any log line, even at DEBUG.
+    issued = oauth.issued_tokens()
+    assert len(issued) >= 2 * (ROUNDS + 1)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Round 0" in logged or "mail " in logged  # the daemon's log was captured
+    assert not [t for t in issued if t in logged]
 
 
 def test_login_keeps_the_token_private_and_check_reports_a_revoked_grant(

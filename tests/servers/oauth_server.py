@@ -85,6 +85,7 @@ class OAuthServer:
         self._lock = threading.Lock()
         self._access: dict[str, _Access] = {}
         self._refresh: dict[str, str] = {}  # refresh token -> user
+        self._issued: list[str] = []
         self.grants: list[Grant] = []
         self.introspections: list[tuple[str, bool]] = []  # (user or "", active)
         self.tenants = {"contoso"}
@@ -172,6 +173,7 @@ class OAuthServer:
         token = "rt-" + secrets.token_urlsafe(24)
         with self._lock:
             self._refresh[token] = user
+            self._issued.append(token)
         return token
 
     def revoke(self, user: str) -> None:
@@ -191,6 +193,11 @@ class OAuthServer:
             self.introspections.append((live.user if live else "", live is not None))
         return live is not None and live.user == user
 
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token issued so far (live or not), to look for leaks."""
+        with self._lock:
+            return list(self._issued)
+
     def refresh_grants(self, *, ok: bool = True) -> int:
         with self._lock:
             return sum(
@@ -205,6 +212,7 @@ class OAuthServer:
         token = "at-" + secrets.token_urlsafe(24)
         with self._lock:
             self._access[token] = _Access(user, time.time() + self.lifetime)
+            self._issued.append(token)
         return token
 
     def _live(self, token: str) -> _Access | None:
