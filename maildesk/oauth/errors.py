@@ -24,3 +24,12 @@ class TokenRefused(OAuthError):
 
 class TokenUnavailable(OAuthError):
     """The token endpoint could not be reached or failed; try again later."""
+
+
+class EndpointError(Exception):
+    """A token endpoint's RFC 6749 error, before a provider module words it."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description

@@ -9,6 +9,7 @@ spent one. Authlib speaks the protocol; this module only keeps the tokens.
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -17,7 +18,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.requests_client import OAuthError as AuthlibError
 
 from maildesk.core.config.oauth import GenericOAuth
-from maildesk.oauth.errors import LoginRequired, OAuthError, TokenUnavailable
+from maildesk.oauth.errors import EndpointError, LoginRequired, OAuthError, TokenUnavailable
 from maildesk.oauth.source import LoginUI, Token, TokenSource
 from maildesk.oauth.store import TokenStore
 from maildesk.oauth.words import generic_error
@@ -108,3 +109,57 @@ def _token(answer: dict[str, Any]) -> Token:
         expires_in = answer.get("expires_in")
         expires_at = time.time() + (float(expires_in) if expires_in else 3600.0)
     return Token(value, float(expires_at))
+
+
+def consent_in_browser(
+    ui: LoginUI,
+    *,
+    client_id: str,
+    client_secret: str | None,
+    scope: str,
+    auth_url: str,
+    token_url: str,
+    redirect_uri: str,
+    login_hint: str,
+) -> dict[str, Any]:
+    """The authorization code grant of an installed app, with PKCE (RFC 7636).
+
+    Prints the consent URL; the browser is sent on to ``redirect_uri`` (loopback),
+    which need not answer: the operator pastes the address back. Returns the
+    token endpoint's answer; raises ``EndpointError`` when it refuses.
+    """
+    session = OAuth2Session(
+        client_id,
+        client_secret,
+        scope=scope,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        default_timeout=TIMEOUT_SECONDS,
+    )
+    try:
+        verifier = secrets.token_urlsafe(64)
+        url, _state = session.create_authorization_url(
+            auth_url,
+            code_verifier=verifier,
+            access_type="offline",
+            prompt="consent",
+            login_hint=login_hint,
+        )
+        ui.say(f"Open this address in a browser and sign in as {login_hint}:\n\n  {url}\n")
+        ui.say(
+            f"The browser is then sent to {redirect_uri}... and may show that it cannot "
+            "connect; that is expected. Copy that whole address from the address bar."
+        )
+        answer = ui.ask("address the browser was sent to", secret=True).strip()
+        try:
+            return dict(
+                session.fetch_token(
+                    token_url, authorization_response=answer, code_verifier=verifier
+                )
+            )
+        except AuthlibError as exc:
+            raise EndpointError(exc.error or "error", exc.description or "") from None
+        except (requests.RequestException, ValueError) as exc:
+            raise TokenUnavailable(f"{token_url} did not answer: {type(exc).__name__}") from None
+    finally:
+        session.close()

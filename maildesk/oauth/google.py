@@ -7,23 +7,28 @@ of the scope ``https://mail.google.com/``; nobody signs in. Installed app
 Google's device flow does not allow the Gmail scope, so the login prints a
 consent URL whose redirect goes to ``http://127.0.0.1`` — the browser need not
 reach maildesk: the operator pastes back the address it was sent to. The code
-exchange uses Authlib (with PKCE); google-auth refreshes the token afterwards.
+exchange is ``generic.consent_in_browser`` (Authlib, with PKCE); google-auth
+refreshes the token afterwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.integrations.requests_client import OAuthError as AuthlibError
 from google.auth import exceptions as google_exceptions
 from google.auth.transport.requests import Request
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
 from maildesk.core.config.oauth import GoogleOAuth
-from maildesk.oauth.errors import LoginRequired, OAuthError, TokenRefused, TokenUnavailable
+from maildesk.oauth.errors import (
+    EndpointError,
+    LoginRequired,
+    OAuthError,
+    TokenRefused,
+    TokenUnavailable,
+)
+from maildesk.oauth.generic import consent_in_browser
 from maildesk.oauth.source import LoginUI, Token, TokenSource
 from maildesk.oauth.store import TokenStore
 from maildesk.oauth.words import google_error
@@ -103,37 +108,21 @@ class GoogleTokens(TokenSource):
         """Consent in a browser anywhere; paste back the address it was sent to."""
         if self.cfg.flow != "installed":
             super().login(ui)
-        session = OAuth2Session(
-            self.cfg.client_id,
-            self.client_secret,
-            scope=MAIL_SCOPE,
-            redirect_uri=REDIRECT_URI,
-            code_challenge_method="S256",
-        )
-        verifier = secrets.token_urlsafe(64)
-        url, _state = session.create_authorization_url(
-            AUTH_URL,
-            code_verifier=verifier,
-            access_type="offline",
-            prompt="consent",
-            login_hint=self.user,
-        )
-        ui.say(f"Open this address in a browser and sign in as {self.user}:\n\n  {url}\n")
-        ui.say(
-            "The browser is then sent to http://127.0.0.1:8765/... and may show that it "
-            "cannot connect; that is expected. Copy that whole address from the address bar."
-        )
-        answer = ui.ask("address the browser was sent to", secret=True).strip()
         try:
-            token = session.fetch_token(
-                TOKEN_URL, authorization_response=answer, code_verifier=verifier
+            token = consent_in_browser(
+                ui,
+                client_id=self.cfg.client_id or "",
+                client_secret=self.client_secret,
+                scope=MAIL_SCOPE,
+                auth_url=AUTH_URL,
+                token_url=TOKEN_URL,
+                redirect_uri=REDIRECT_URI,
+                login_hint=self.user,
             )
-        except AuthlibError as exc:
+        except EndpointError as exc:
             raise google_error(
-                self.name, exc.error or "error", exc.description or "", service_account=False
+                self.name, exc.error, exc.description, service_account=False
             ) from None
-        finally:
-            session.close()
         refresh = token.get("refresh_token")
         if not refresh:
             raise OAuthError(

@@ -15,9 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from urllib3.exceptions import InsecureRequestWarning
 
+from maildesk.oauth.errors import EndpointError
+from maildesk.oauth.generic import consent_in_browser
 from tests.integration.helpers import settings_for
 from tests.integration.oauth_helpers import LIFETIME, cli, oauth, oauth_dovecot
 from tests.servers.dovecot import DovecotServer
@@ -170,3 +174,62 @@ def test_google_service_account(
     )
     assert code == 1
     assert "domain-wide delegation is not granted" in out
+
+
+class _Browser:
+    """The operator: opens the printed consent URL, pastes back where the browser went."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.url = ""
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+        found = [w for w in text.split() if w.startswith("https://")]
+        self.url = found[0] if found else self.url
+
+    def ask(self, prompt: str, *, secret: bool) -> str:
+        assert secret  # the address carries the code: not echoed
+        answer = requests.get(self.url, allow_redirects=False, verify=False, timeout=10)
+        self.pasted = str(answer.headers["Location"])
+        return self.pasted
+
+
+def test_installed_app_consent_with_pkce(oauth: OAuthServer) -> None:
+    browser = _Browser()
+    with pytest.warns(InsecureRequestWarning):  # the test's own browser skips TLS checks
+        token = consent_in_browser(
+            browser,
+            client_id="desktop-client",
+            client_secret="desktop-secret",
+            scope="https://mail.google.com/",
+            auth_url=f"{oauth.https_base}/authorize",
+            token_url=f"{oauth.token_url}",
+            redirect_uri="http://127.0.0.1:8765/",
+            login_hint="support@example.org",
+        )
+    assert "code_challenge_method=S256" in browser.url
+    assert token["refresh_token"] in oauth.issued_tokens()
+    # The address of an earlier consent is refused: its code is spent.
+    with pytest.raises(EndpointError, match="invalid_grant"):
+        consent_in_browser(
+            _Replay(browser),
+            client_id="desktop-client",
+            client_secret="desktop-secret",
+            scope="https://mail.google.com/",
+            auth_url=f"{oauth.https_base}/authorize",
+            token_url=f"{oauth.token_url}",
+            redirect_uri="http://127.0.0.1:8765/",
+            login_hint="support@example.org",
+        )
+
+
+class _Replay(_Browser):
+    """Pastes the address an earlier consent ended at."""
+
+    def __init__(self, earlier: _Browser) -> None:
+        super().__init__()
+        self.earlier = earlier.pasted
+
+    def ask(self, prompt: str, *, secret: bool) -> str:
+        return self.earlier

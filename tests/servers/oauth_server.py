@@ -19,6 +19,9 @@ the client through ``REQUESTS_CA_BUNDLE``):
   (an unknown tenant gets ``AADSTS90002``), the device code endpoint and the
   ``device_code`` grant (signed in as ``device_user`` once polled), ``id_token`` and
   ``client_info`` in answers, and ``AADSTS7000215`` for a wrong client secret.
+- An installed app's consent (RFC 6749 4.1 with PKCE, RFC 7636): ``GET /authorize``
+  approves at once for the ``login_hint`` user and redirects with a code; the
+  ``authorization_code`` grant checks the code verifier.
 - Google's service accounts as google-auth sees them: the JWT-bearer grant
   (RFC 7523), whose assertion's ``sub`` is the mailbox the token acts for.
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import secrets
@@ -42,7 +46,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -91,6 +95,7 @@ class OAuthServer:
         self.tenants = {"contoso"}
         self.device_user = "support"
         self._devices: dict[str, int] = {}  # device code -> polls so far
+        self._codes: dict[str, tuple[str, str, str]] = {}  # code -> user, challenge, redirect
         self._httpd = ThreadingHTTPServer((self.host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self.port = int(self._httpd.server_address[1])
@@ -252,6 +257,14 @@ class OAuthServer:
             if polls == 0:  # the person has not signed in yet at the first poll
                 return 400, {"error": "authorization_pending", "error_description": "pending"}
             return 200, self._answer(self.device_user, refresh=True, client_id=client_id)
+        if grant == "authorization_code":
+            with self._lock:
+                user, challenge, redirect = self._codes.pop(form.get("code", ""), ("", "", ""))
+            verifier = form.get("code_verifier", "")
+            digest = _b64_bytes(hashlib.sha256(verifier.encode()).digest())
+            if not user or digest != challenge or form.get("redirect_uri") != redirect:
+                return 400, {"error": "invalid_grant", "error_description": "bad code"}
+            return 200, self._answer(user, refresh=True, client_id=client_id)
         if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             claims = _jwt_claims(form.get("assertion", ""))
             known = self.clients.get(str(claims.get("iss", "")))
@@ -321,6 +334,16 @@ class OAuthServer:
             "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
         }
 
+    def _authorize(self, args: dict[str, str]) -> str:
+        """Where the browser goes after the person approved: the redirect with a code."""
+        code = "ac-" + secrets.token_urlsafe(16)
+        user = args.get("login_hint", "").split("@")[0]
+        redirect = args.get("redirect_uri", "")
+        with self._lock:
+            self._codes[code] = (user, args.get("code_challenge", ""), redirect)
+        query = urlencode({"code": code, "state": args.get("state", "")})
+        return f"{redirect}?{query}"
+
     def _device_code(self) -> tuple[int, dict]:
         code = "dc-" + secrets.token_urlsafe(16)
         with self._lock:
@@ -359,8 +382,15 @@ class OAuthServer:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                if self.path.split("?")[0].endswith("/.well-known/openid-configuration"):
+                path, _, query = self.path.partition("?")
+                if path.endswith("/.well-known/openid-configuration"):
                     self._send(*server._discovery(self.path))
+                elif path == "/authorize":
+                    args = {k: v[0] for k, v in parse_qs(query).items()}
+                    self.send_response(302)
+                    self.send_header("Location", server._authorize(args))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 else:
                     self._send(404, {"error": "not_found"})
 
@@ -390,7 +420,11 @@ class OAuthServer:
 
 
 def _b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return _b64_bytes(text.encode())
+
+
+def _b64_bytes(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _jwt_claims(assertion: str) -> dict[str, object]:
