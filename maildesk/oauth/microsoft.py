@@ -49,6 +49,7 @@ class MicrosoftTokens(TokenSource):
         self.needs_login = cfg.flow == "device"
         self._app: msal.ClientApplication | None = None
         self._cache = msal.SerializableTokenCache()
+        self._kept: str | None = None  # the cache as last read from or written to the store
 
     @property
     def authority(self) -> str:
@@ -67,12 +68,22 @@ class MicrosoftTokens(TokenSource):
             ) from None
         return {"private_key": key, "thumbprint": self.cfg.certificate_thumbprint}
 
+    def _reload(self) -> None:
+        """Take up the stored cache when another process (``mailbox login``) replaced it.
+
+        A running daemon thus resumes after a new sign-in without a restart, and
+        never writes its stale cache over the new one.
+        """
+        saved = self.store.load(self.name).get("msal_cache")
+        if isinstance(saved, str) and saved != self._kept:
+            self._cache.deserialize(saved)
+            self._cache.has_state_changed = False
+            self._kept = saved
+
     def _application(self) -> msal.ClientApplication:
+        self._reload()
         if self._app is not None:
             return self._app
-        saved = self.store.load(self.name).get("msal_cache")
-        if isinstance(saved, str):
-            self._cache.deserialize(saved)
         try:
             if self.cfg.flow == "app":
                 app: msal.ClientApplication = msal.ConfidentialClientApplication(
@@ -109,7 +120,8 @@ class MicrosoftTokens(TokenSource):
 
     def _keep_cache(self) -> None:
         if self._cache.has_state_changed:
-            self.store.save(self.name, {"msal_cache": self._cache.serialize()})
+            self._kept = self._cache.serialize()
+            self.store.save(self.name, {"msal_cache": self._kept})
             self._cache.has_state_changed = False
 
     def _result(self, result: dict[str, Any] | None) -> Token:

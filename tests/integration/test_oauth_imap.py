@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.store.models import Message
-from tests.integration.helpers import mail, running, settings_for
+from tests.integration.helpers import IMAP_PASSWORD_ENV, mail, running, settings_for
 from tests.integration.oauth_helpers import (
     LIFETIME,
     cli,
@@ -123,3 +123,42 @@ def test_login_keeps_the_token_private_and_check_reports_a_revoked_grant(
     _store_refresh_token(tmp_path, config, oauth)
     again = cli("mailbox", "check", "test", config=config)
     assert again.returncode == 0, again.stderr
+
+
+def test_revoked_mailbox_waits_for_a_new_login_while_the_other_keeps_working(
+    sqlite_url: str,
+    tmp_path: Path,
+    oauth: OAuthServer,
+    oauth_dovecot: DovecotServer,
+    dovecot: DovecotServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, dovecot.password)
+    settings, config = settings_for(
+        sqlite_url, tmp_path, dovecot, extra=imap_block(oauth_dovecot, oauth, name="tokens")
+    )
+    token = oauth.issue_refresh_token("support")
+    assert cli("mailbox", "login", "tokens", config=config, stdin=token).returncode == 0
+    with running(settings) as desk:
+
+        def subjects() -> set[str]:
+            with desk.db.session() as session:
+                return set(
+                    session.scalars(select(Message.subject).where(Message.direction == "in"))
+                )
+
+        oauth_dovecot.append("INBOX", mail(subject="Before")[0])
+        _wait(lambda: "Before" in subjects(), 30, "the OAuth2 mailbox works")
+        oauth.revoke("support")
+        oauth_dovecot.kill()  # the next login needs a token; the grant is gone
+        oauth_dovecot.start()
+        _wait(lambda: oauth.refresh_grants(ok=False) >= 1, 30, "the refused refresh")
+        oauth_dovecot.append("INBOX", mail(subject="Waiting")[0])
+        dovecot.append("INBOX", mail(subject="Other mailbox")[0])
+        _wait(lambda: "Other mailbox" in subjects(), 30, "the password mailbox keeps working")
+        assert "Waiting" not in subjects()
+
+        again = oauth.issue_refresh_token("support")
+        assert cli("mailbox", "login", "tokens", config=config, stdin=again).returncode == 0
+        _wait(lambda: "Waiting" in subjects(), 60, "the mailbox resumes after the login")
+    assert oauth_dovecot.count("INBOX") == 0

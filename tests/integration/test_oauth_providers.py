@@ -20,8 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from urllib3.exceptions import InsecureRequestWarning
 
-from maildesk.oauth.errors import EndpointError
+from maildesk.core.config.oauth import MicrosoftOAuth
+from maildesk.oauth.errors import EndpointError, LoginRequired
 from maildesk.oauth.generic import consent_in_browser
+from maildesk.oauth.microsoft import MicrosoftTokens
+from maildesk.oauth.store import TokenStore
 from tests.integration.helpers import settings_for
 from tests.integration.oauth_helpers import LIFETIME, cli, oauth, oauth_dovecot
 from tests.servers.dovecot import DovecotServer
@@ -233,3 +236,38 @@ class _Replay(_Browser):
 
     def ask(self, prompt: str, *, secret: bool) -> str:
         return self.earlier
+
+
+class _Quiet:
+    def say(self, text: str) -> None:
+        pass
+
+    def ask(self, prompt: str, *, secret: bool) -> str:
+        raise AssertionError("the device code flow asks nothing")
+
+
+def test_a_running_daemon_takes_up_a_new_microsoft_sign_in(
+    tmp_path: Path, oauth: OAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth.ca_file))
+    cfg = MicrosoftOAuth(
+        provider="microsoft",
+        flow="device",
+        tenant="contoso",
+        client_id="maildesk-app",
+        authority_host=oauth.https_base,
+    )
+    store = TokenStore(tmp_path / "oauth")
+    daemon = MicrosoftTokens("m365", "support", cfg, None, store)
+    with pytest.raises(LoginRequired):
+        daemon.access_token()
+    # `maildesk mailbox login m365` in another process:
+    MicrosoftTokens("m365", "support", cfg, None, store).login(_Quiet())
+    first = daemon.access_token()
+    oauth.revoke("support")
+    daemon.invalidate()
+    with pytest.raises(LoginRequired):
+        daemon.access_token()
+    MicrosoftTokens("m365", "support", cfg, None, store).login(_Quiet())
+    second = daemon.access_token()
+    assert second != first and second in oauth.issued_tokens()
