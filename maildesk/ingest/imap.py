@@ -105,6 +105,16 @@ def _login(a: ImapAccount, client: IMAPClient) -> None:
         if a.token is None:
             client.login(a.username, a.password or "")
             return
+        mechanism = a.token.mechanism.upper()
+        if not client.has_capability(f"AUTH={mechanism}"):
+            offered = sorted(
+                c.decode()[5:] for c in client.capabilities() if c.startswith(b"AUTH=")
+            )
+            raise LoginRefused(
+                f"{a.label}: the server does not offer {mechanism} (it offers: "
+                f"{', '.join(offered) or 'no SASL mechanism'}); set mechanism in the "
+                "oauth2 block to one it offers, or check the host"
+            )
         try:
             token = a.token.access_token()
         except OAuthError as exc:

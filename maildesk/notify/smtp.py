@@ -63,9 +63,15 @@ class SmtpTransport:
         p = self.params
         try:
             if p.token is not None and p.username is not None:
+                conn.ehlo_or_helo_if_needed()
+                offered = conn.esmtp_features.get("auth", "").upper().split()
+                if "XOAUTH2" not in offered:
+                    raise TemporaryDeliveryError(
+                        f"{p.host}: the server does not offer AUTH XOAUTH2 (it offers: "
+                        f"{', '.join(offered) or 'no AUTH'}); check host and port"
+                    )
                 token = p.token.access_token()
                 initial = f"user={p.username}\x01auth=Bearer {token}\x01\x01"
-                conn.ehlo_or_helo_if_needed()
                 # After an error challenge (RFC 7628 3.2.3) the client answers empty.
                 conn.auth(
                     "XOAUTH2",

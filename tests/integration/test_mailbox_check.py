@@ -17,6 +17,7 @@ from tests.integration.oauth_helpers import (
 )
 from tests.servers.dovecot import DovecotServer
 from tests.servers.oauth_server import OAuthServer
+from tests.servers.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.integration
 __all__ = ["oauth", "oauth_dovecot"]  # fixtures used by name below
@@ -124,3 +125,38 @@ def test_app_only_token_passes_and_lists_folders(
         "folder Processed: will be created",
         "folder Quarantine: will be created",
     ]
+
+
+def test_a_server_without_oauth2(
+    sqlite_url: str,
+    tmp_path: Path,
+    oauth: OAuthServer,
+    dovecot: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:
+    # The plain Dovecot and the plain sink take passwords (or nothing) only.
+    imap = imap_block(dovecot, oauth, flow="client_credentials")
+    code, out = _check(tmp_path, sqlite_url, imap, {SECRET_ENV: APP_SECRET})
+    assert code == 1
+    assert "the server does not offer XOAUTH2 (it offers: LOGIN, PLAIN)" in out
+
+    smtp = f"""
+[outgoing]
+transport = "smtp"
+[outgoing.smtp]
+host = "{smtp_sink.host}"
+port = {smtp_sink.port}
+security = "plain"
+username = "support"
+auth = "oauth2"
+[outgoing.smtp.oauth2]
+provider = "generic"
+flow = "client_credentials"
+token_url = "{oauth.token_url}"
+client_id = "maildesk-app"
+client_secret_env = "{SECRET_ENV}"
+"""
+    _settings, config = settings_for(sqlite_url, tmp_path, extra=smtp)
+    done = cli("mailbox", "check", "outgoing", config=config, env={SECRET_ENV: APP_SECRET})
+    assert done.returncode == 1
+    assert "the server does not offer AUTH XOAUTH2 (it offers: no AUTH)" in done.stderr

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 from sqlalchemy import select
 
 from maildesk.store.models import Message
@@ -162,3 +164,31 @@ def test_revoked_mailbox_waits_for_a_new_login_while_the_other_keeps_working(
         assert cli("mailbox", "login", "tokens", config=config, stdin=again).returncode == 0
         _wait(lambda: "Waiting" in subjects(), 60, "the mailbox resumes after the login")
     assert oauth_dovecot.count("INBOX") == 0
+
+
+def test_the_oauth_dovecot_takes_live_tokens_only(
+    oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    """The fixture itself: what the tests above rely on Dovecot refusing."""
+
+    def login(user: str, token: str, bearer: bool = False) -> bool:
+        client = IMAPClient(oauth_dovecot.host, port=oauth_dovecot.port, ssl=False, timeout=10)
+        try:
+            if bearer:
+                client.oauthbearer_login(user, token)
+            else:
+                client.oauth2_login(user, token)
+        except LoginError:
+            return False
+        finally:
+            client.shutdown()
+        return True
+
+    token = oauth.access_token_for("support")
+    assert login("support", token) and login("support", token, bearer=True)
+    assert not login("support", "at-made-up")
+    assert not login("other", token)  # a token is for its own user only
+    time.sleep(LIFETIME + 0.2)
+    assert not login("support", token)  # expired
+    with oauth_dovecot.client() as imap:  # password login still works for the helpers
+        assert imap.select_folder("INBOX")
