@@ -33,9 +33,7 @@ Tests read what happened from ``grants`` (every token request, with its outcome)
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
-import ipaddress
 import json
 import secrets
 import shutil
@@ -48,10 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from tests.servers.tls import self_signed
 
 __all__ = ["Grant", "OAuthServer"]
 
@@ -100,11 +95,11 @@ class OAuthServer:
         self._httpd.daemon_threads = True
         self.port = int(self._httpd.server_address[1])
         self._dir = Path(tempfile.mkdtemp(prefix="maildesk-oauth-"))
-        self.ca_file = self._dir / "ca.pem"
+        self.ca_file = self._dir / "cert.pem"  # self-signed: it is its own CA
         self._httpsd = ThreadingHTTPServer((self.host, 0), self._handler_class())
         self._httpsd.daemon_threads = True
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.load_cert_chain(*self._self_signed())
+        tls.load_cert_chain(*self_signed(self.host, self._dir))
         self._httpsd.socket = tls.wrap_socket(self._httpsd.socket, server_side=True)
         self.tls_port = int(self._httpsd.server_address[1])
         self._threads: list[threading.Thread] = []
@@ -132,37 +127,6 @@ class OAuthServer:
             httpd.shutdown()
             httpd.server_close()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def _self_signed(self) -> tuple[str, str]:
-        """A certificate for 127.0.0.1 that is its own CA (``ca_file``), and its key."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "maildesk test oauth")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(self.host))]),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
-        self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_file = self._dir / "key.pem"
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return str(self.ca_file), str(key_file)
 
     def __enter__(self) -> OAuthServer:
         self.start()
