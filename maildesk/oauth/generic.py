@@ -74,13 +74,13 @@ class GenericTokens(TokenSource):
     def _fetch(self) -> Token:
         if self.cfg.flow == "client_credentials":
             return _token(self._call("client_credentials"))
-        saved = self.store.load(self.name)
-        refresh = saved.get("refresh_token")
-        if not refresh:
-            raise LoginRequired(self.name, f"{self.name}: no refresh token is stored")
-        answer = self._call("refresh_token", refresh)
-        # Keep the rotated refresh token (or the old one if none came back).
-        self.store.save(self.name, {"refresh_token": answer.get("refresh_token") or refresh})
+        with self.store.locked(self.name):
+            refresh = self.store.load(self.name).get("refresh_token")
+            if not refresh:
+                raise LoginRequired(self.name, f"{self.name}: no refresh token is stored")
+            answer = self._call("refresh_token", refresh)
+            # Keep the rotated refresh token (or the old one if none came back).
+            self.store.save(self.name, {"refresh_token": answer.get("refresh_token") or refresh})
         return _token(answer)
 
     def login(self, ui: LoginUI) -> None:

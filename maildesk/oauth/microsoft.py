@@ -139,6 +139,10 @@ class MicrosoftTokens(TokenSource):
         return Token(str(result["access_token"]), time.time() + expires_in)
 
     def _fetch(self) -> Token:
+        with self.store.locked(self.name):
+            return self._fetch_locked()
+
+    def _fetch_locked(self) -> Token:
         app = self._application()
         try:
             if isinstance(app, msal.ConfidentialClientApplication):

@@ -10,9 +10,12 @@ wider permissions by hand is refused rather than used.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,22 @@ class TokenStore:
             tmp.unlink(missing_ok=True)
             raise
         os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """Hold ``name``'s lock (``flock``) while its tokens are read, refreshed and saved.
+
+        A rotating refresh token is spent by its first use: two processes (or two
+        sources in one) refreshing at once would otherwise both present it, and one
+        would be told to log in again.
+        """
+        self._ensure_folder()
+        fd = os.open(self.folder / f".{name}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)

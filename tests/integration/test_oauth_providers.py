@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from urllib3.exceptions import InsecureRequestWarning
 
-from maildesk.core.config.oauth import MicrosoftOAuth
-from maildesk.oauth.errors import EndpointError, LoginRequired
-from maildesk.oauth.generic import consent_in_browser
+from maildesk.core.config.oauth import GenericOAuth, MicrosoftOAuth
+from maildesk.oauth.errors import EndpointError, LoginRequired, OAuthError
+from maildesk.oauth.generic import GenericTokens, consent_in_browser
 from maildesk.oauth.microsoft import MicrosoftTokens
 from maildesk.oauth.store import TokenStore
 from tests.integration.helpers import settings_for
@@ -271,3 +272,33 @@ def test_a_running_daemon_takes_up_a_new_microsoft_sign_in(
     MicrosoftTokens("m365", "support", cfg, None, store).login(_Quiet())
     second = daemon.access_token()
     assert second != first and second in oauth.issued_tokens()
+
+
+def test_sources_sharing_a_rotating_refresh_token_never_spend_it_twice(
+    tmp_path: Path, oauth: OAuthServer
+) -> None:
+    """Two processes of one maildesk (or a daemon and `mailbox check`) refresh at once."""
+    cfg = GenericOAuth(
+        provider="generic", flow="refresh_token", token_url=oauth.token_url, client_id="x"
+    )
+    store = TokenStore(tmp_path / "oauth")
+    store.save("box", {"refresh_token": oauth.issue_refresh_token("support")})
+    sources = [GenericTokens("box", "support", cfg, None, store) for _ in range(4)]
+    errors: list[Exception] = []
+
+    def refresh_often(source: GenericTokens) -> None:
+        for _ in range(5):
+            source.invalidate()
+            try:
+                source.access_token()
+            except OAuthError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=refresh_often, args=(s,)) for s in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert oauth.refresh_grants() == len(sources) * 5
+    assert oauth.refresh_grants(ok=False) == 0

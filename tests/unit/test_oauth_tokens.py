@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,22 @@ def test_login_words() -> None:
     assert "no such user or mailbox" in gone
     token = refused_words("h", "u", "oauthbearer", None, "[AUTHENTICATIONFAILED] failed.")
     assert "OAUTHBEARER" in token and "not shared with the app" in token
+
+
+def test_the_store_lock_excludes_a_second_holder(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    order: list[str] = []
+    with store.locked("box"):
+        other = threading.Thread(target=lambda: _take(store, order))
+        other.start()
+        other.join(timeout=0.5)
+        assert other.is_alive()  # waiting for the lock
+        order.append("first done")
+    other.join(timeout=10)
+    assert order == ["first done", "second"]
+    assert stat.S_IMODE((tmp_path / ".box.lock").stat().st_mode) == 0o600
+
+
+def _take(store: TokenStore, order: list[str]) -> None:
+    with store.locked("box"):
+        order.append("second")
