@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from urllib3.exceptions import InsecureRequestWarning
 
@@ -30,6 +31,7 @@ from tests.integration.helpers import settings_for
 from tests.integration.oauth_helpers import LIFETIME, cli, oauth, oauth_dovecot
 from tests.servers.dovecot import DovecotServer
 from tests.servers.oauth_server import OAuthServer
+from tests.servers.tls import self_signed
 
 pytestmark = pytest.mark.integration
 __all__ = ["oauth", "oauth_dovecot"]  # fixtures used by name below
@@ -302,3 +304,64 @@ def test_sources_sharing_a_rotating_refresh_token_never_spend_it_twice(
     assert errors == []
     assert oauth.refresh_grants() == len(sources) * 5
     assert oauth.refresh_grants(ok=False) == 0
+
+
+def test_microsoft_app_only_with_a_certificate(
+    tmp_path: Path, oauth: OAuthServer, oauth_dovecot: DovecotServer
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert_path, _key_path = self_signed("127.0.0.1", tmp_path)
+    cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    # The same certificate, re-issued for a key the test holds.
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(cert.subject)
+        .issuer_name(cert.issuer)
+        .public_key(key.public_key())
+        .serial_number(cert.serial_number)
+        .not_valid_before(cert.not_valid_before_utc)
+        .not_valid_after(cert.not_valid_after_utc)
+        .sign(key, hashes.SHA256())
+    )
+    thumbprint = cert.fingerprint(hashes.SHA1()).hex().upper()
+    pem = tmp_path / "m365-app.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    pem.chmod(0o600)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    oauth.clients["maildesk-app"] = ("registered", "support")
+    oauth.certificates["maildesk-app"] = (public.decode(), thumbprint)
+    block = _microsoft(oauth, "app").replace(
+        f'client_secret_env = "{M365_SECRET_ENV}"',
+        f'certificate_file = "{pem}"\ncertificate_thumbprint = "{thumbprint}"',
+    )
+    code, out = _run(
+        tmp_path,
+        oauth,
+        _mailbox(oauth_dovecot, "m365", "support", block),
+        "mailbox",
+        "check",
+        "m365",
+    )
+    assert code == 0, out
+    assert "login: OK as support" in out
+
+    oauth.certificates["maildesk-app"] = (public.decode(), "00" * 20)  # another certificate
+    code, out = _run(
+        tmp_path,
+        oauth,
+        _mailbox(oauth_dovecot, "m365", "support", block),
+        "mailbox",
+        "check",
+        "m365",
+    )
+    assert code == 1
+    assert "the certificate was refused: upload its public part" in out

@@ -88,6 +88,7 @@ class OAuthServer:
         self.grants: list[Grant] = []
         self.introspections: list[tuple[str, bool]] = []  # (user or "", active)
         self.tenants = {"contoso"}
+        self.certificates: dict[str, tuple[str, str]] = {}
         self.device_user = "support"
         self._devices: dict[str, int] = {}  # device code -> polls so far
         self._codes: dict[str, tuple[str, str, str]] = {}  # code -> user, challenge, redirect
@@ -204,11 +205,15 @@ class OAuthServer:
     ) -> tuple[int, dict]:
         if grant == "client_credentials":
             known = self.clients.get(client_id)
+            if "client_assertion" in form:  # a certificate instead of a secret
+                secret = self._assertion_secret(client_id, form["client_assertion"])
             if known is None or known[0] != secret:
-                return 401, {
-                    "error": "invalid_client",
-                    "error_description": "AADSTS7000215: Invalid client secret provided.",
-                }
+                wrong = (
+                    "AADSTS700027: Client assertion failed signature validation."
+                    if "client_assertion" in form
+                    else "AADSTS7000215: Invalid client secret provided."
+                )
+                return 401, {"error": "invalid_client", "error_description": wrong}
             return 200, self._answer(known[1], refresh=False)
         if grant == "urn:ietf:params:oauth:grant-type:device_code":
             code = form.get("device_code", "")
@@ -256,6 +261,31 @@ class OAuthServer:
                 }
             return 200, self._answer(user, refresh=True, old=token, client_id=client_id)
         return 400, {"error": "unsupported_grant_type"}
+
+    def _assertion_secret(self, client_id: str, assertion: str) -> str:
+        """The client's registered secret if ``assertion`` is signed by its certificate.
+
+        A certificate is registered as ``certificates[client_id] = (public key PEM,
+        SHA-1 thumbprint)``; the JWT must carry that thumbprint (``x5t``), be
+        signed by the key and be issued by and for the client.
+        """
+        import jwt  # PyJWT, installed with msal
+
+        known = self.certificates.get(client_id)
+        if known is None:
+            return ""
+        key, thumbprint = known
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(
+                assertion, key, algorithms=["RS256", "PS256"], audience=self.https_base + "/token"
+            )
+        except jwt.PyJWTError:
+            return ""
+        x5t = base64.urlsafe_b64decode(header.get("x5t", "") + "==").hex().upper()
+        if x5t != thumbprint.upper() or claims.get("iss") != client_id:
+            return ""
+        return self.clients[client_id][0]
 
     def _answer(self, user: str, *, refresh: bool, old: str = "", client_id: str = "") -> dict:
         body: dict[str, object] = {
