@@ -128,6 +128,10 @@ client_id = "a"
     assert "outgoing.smtp: auth = 'oauth2' needs username" in _errors(text)
     ok = settings_from_toml(text.replace('auth = "oauth2"', 'auth = "oauth2"\nusername = "u"'), "t")
     assert ok.outgoing.smtp is not None and ok.outgoing.smtp.name == "outgoing"
+    bearer = text.replace('auth = "oauth2"', 'auth = "oauth2"\nusername = "u"') + (
+        'mechanism = "oauthbearer"\n'
+    )
+    assert "SMTP logs in with XOAUTH2 only" in _errors(bearer)
 
 
 def test_two_mailboxes_need_two_names() -> None:

@@ -115,6 +115,10 @@ class SmtpRelay(_Model):
         _check_auth(self.auth, self.password_env, self.oauth2)
         if self.auth == "oauth2" and self.username is None:
             raise ValueError("auth = 'oauth2' needs username (the mailbox that sends)")
+        if self.oauth2 is not None and self.oauth2.mechanism != "xoauth2":
+            raise ValueError(
+                "SMTP logs in with XOAUTH2 only: leave mechanism out of [outgoing.smtp.oauth2]"
+            )
         if self.auth == "password" and (self.username is None) != (self.password_env is None):
             raise ValueError("username and password_env go together")
         if (
