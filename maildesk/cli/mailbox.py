@@ -80,15 +80,17 @@ def _tokens(settings: Settings, name: str) -> TokenSource | None:
 def login(name: NameArg, config: ConfigOption = None) -> None:
     """Sign in once for an OAuth2 mailbox and keep its refresh token (no public URL needed)."""
     settings = load_config(config)
-    tokens = _tokens(settings, name)
-    if tokens is None:
+    _index, cfg, _user = _find(settings, name)
+    if cfg is None:
         fail(f"{name} logs in with a password (auth = 'password'); nothing to sign in", 2)
-    if not tokens.needs_login:
+    if cfg.flow in ("app", "service_account", "client_credentials"):
         typer.echo(
-            f"{name} uses the app's own credentials; no sign-in is needed. "
-            f"Run `maildesk mailbox check {name}` to test them."
+            f"{name} uses the app's own credentials (flow = {cfg.flow!r}); no sign-in is "
+            f"needed. Run `maildesk mailbox check {name}` to test them."
         )
         return
+    tokens = _tokens(settings, name)
+    assert tokens is not None and tokens.needs_login
     try:
         tokens.login(TerminalUI())
         tokens.access_token()
