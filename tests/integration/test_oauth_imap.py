@@ -108,8 +108,9 @@ def test_login_keeps_the_token_private_and_check_reports_a_revoked_grant(
     _store_refresh_token(tmp_path, config, oauth)
     folder = tmp_path / "var" / "oauth"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert [p.name for p in folder.iterdir()] == ["test.json"]
-    assert stat.S_IMODE((folder / "test.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == [".test.lock", "test.json"]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
+    assert "rt-" not in config.read_text()  # nothing of the token in the config
 
     ok = cli("mailbox", "check", "test", config=config)
     assert ok.returncode == 0, ok.stderr
