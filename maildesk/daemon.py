@@ -19,6 +19,7 @@ from maildesk.billing.weekly import send_weekly_statements
 from maildesk.configfile import load_settings, portal_links, secret
 from maildesk.core.clock import Clock, SystemClock
 from maildesk.core.config import ConfigError, Settings
+from maildesk.core.config.oauth import OAuthProvider
 from maildesk.ingest.context import PipelineContext
 from maildesk.ingest.imap import ImapAccount, ImapIntake, MailboxUnavailable
 from maildesk.ingest.lmtp import MailListener, address_matcher
@@ -31,6 +32,10 @@ from maildesk.notify.maildir import MaildirTransport
 from maildesk.notify.render import renderer_for
 from maildesk.notify.smtp import SmtpParams, SmtpTransport
 from maildesk.notify.transport import Transport
+from maildesk.oauth.build import token_source
+from maildesk.oauth.errors import OAuthError
+from maildesk.oauth.source import TokenSource
+from maildesk.oauth.store import TokenStore
 from maildesk.scheduler import Scheduler
 from maildesk.sla.digest import send_digests
 from maildesk.sla.escalation import SweepResult, sweep
@@ -62,6 +67,23 @@ CLIENTS_CHECK_SECONDS = 1.0
 RESTART_SECTIONS = ("database", "ops", "portal")
 
 
+def token_store(settings: Settings) -> TokenStore:
+    """Where the mailboxes' OAuth2 tokens are kept: ``<data_dir>/oauth``, owner only."""
+    return TokenStore(settings.service.data_dir / "oauth")
+
+
+def mailbox_tokens(
+    settings: Settings, name: str, user: str, cfg: OAuthProvider | None, key: str
+) -> TokenSource | None:
+    """The token source of an ``auth = "oauth2"`` mailbox (None for a password one)."""
+    if cfg is None:
+        return None
+    try:
+        return token_source(name, user, cfg, token_store(settings), key)
+    except OAuthError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def build_transport(settings: Settings) -> Transport:
     """The configured way out for mail: an SMTP relay or the local maildir."""
     out = settings.outgoing
@@ -72,31 +94,47 @@ def build_transport(settings: Settings) -> Transport:
     password = (
         secret(relay.password_env, "outgoing.smtp.password_env") if relay.password_env else None
     )
+    token = mailbox_tokens(
+        settings, relay.name, relay.username or "", relay.oauth2, "outgoing.smtp"
+    )
     return SmtpTransport(
-        SmtpParams(relay.host, relay.port, relay.security, relay.username, password, relay.timeout)
+        SmtpParams(
+            relay.host,
+            relay.port,
+            relay.security,
+            relay.username,
+            password,
+            relay.timeout,
+            token=token,
+            password_env=relay.password_env,
+        )
+    )
+
+
+def imap_account(settings: Settings, index: int) -> ImapAccount:
+    """The ``index``-th configured IMAP mailbox, its password or token source resolved."""
+    src = settings.intake.imap[index]
+    key = f"intake.imap[{index}]"
+    return ImapAccount(
+        name=src.name,
+        host=src.host,
+        port=src.port,
+        security=src.security,
+        username=src.username,
+        password=secret(src.password_env, f"{key}.password_env") if src.password_env else None,
+        folders=src.folders,
+        processed_folder=src.processed_folder,
+        quarantine_folder=src.quarantine_folder,
+        batch_size=src.batch_size,
+        timeout=src.timeout,
+        token=mailbox_tokens(settings, src.name, src.username, src.oauth2, key),
+        password_env=src.password_env,
     )
 
 
 def build_accounts(settings: Settings) -> list[ImapAccount]:
-    """IMAP accounts with their passwords read from the environment."""
-    accounts = []
-    for index, src in enumerate(settings.intake.imap):
-        accounts.append(
-            ImapAccount(
-                name=src.name,
-                host=src.host,
-                port=src.port,
-                security=src.security,
-                username=src.username,
-                password=secret(src.password_env, f"intake.imap[{index}].password_env"),
-                folders=src.folders,
-                processed_folder=src.processed_folder,
-                quarantine_folder=src.quarantine_folder,
-                batch_size=src.batch_size,
-                timeout=src.timeout,
-            )
-        )
-    return accounts
+    """IMAP accounts with their passwords read from the environment, or their token sources."""
+    return [imap_account(settings, index) for index in range(len(settings.intake.imap))]
 
 
 @dataclass

@@ -19,6 +19,8 @@ def check_config(config: ConfigOption = None) -> None:
     config names (``*_env``) is set in the environment, listing all that are not
     (exit status 2).
     """
+    from maildesk.cli.mailbox import login_summary
+
     settings = load_config(config)
     try:
         check_calendars(settings)
@@ -40,12 +42,15 @@ def check_config(config: ConfigOption = None) -> None:
         typer.echo(f"  listener: {lst.protocol.upper()} on {lst.host}:{lst.port}")
     for src in settings.intake.imap:
         typer.echo(
-            f"  imap: {src.username}@{src.host}:{src.port} ({src.security}) "
-            f"folders {', '.join(src.folders)}; password from ${src.password_env}"
+            f"  imap {src.name}: {src.username}@{src.host}:{src.port} ({src.security}) "
+            f"folders {', '.join(src.folders)}; {login_summary(src)}"
         )
     out = settings.outgoing
     if out.transport == "smtp" and out.smtp is not None:
-        typer.echo(f"  outgoing: SMTP {out.smtp.host}:{out.smtp.port} ({out.smtp.security})")
+        typer.echo(
+            f"  outgoing: SMTP {out.smtp.host}:{out.smtp.port} ({out.smtp.security}); "
+            f"{login_summary(out.smtp)}"
+        )
     else:
         typer.echo(f"  outgoing: maildir {settings.maildir_path}")
     portal = settings.portal

@@ -68,6 +68,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Replay a scripted week of an example contract and print what maildesk did.",
     ),
     "db": ("maildesk.cli.db:app", "The database: schema upgrades and backups."),
+    "mailbox": (
+        "maildesk.cli.mailbox:app",
+        "Connect a mailbox (OAuth2 sign-in) and check that maildesk can use it.",
+    ),
 }
 
 

@@ -23,8 +23,11 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from maildesk.core.clock import Clock
+from maildesk.core.login_words import refused_words
 from maildesk.ingest.context import Outcome, Receipt
 from maildesk.ingest.folders import Namespace, create_failed_hint, place
+from maildesk.oauth.errors import OAuthError
+from maildesk.oauth.source import TokenSource
 from maildesk.store.db import Database
 from maildesk.store.mailboxes import record_poll
 
@@ -73,25 +76,110 @@ def _unavailable(account: ImapAccount, exc: BaseException) -> MailboxUnavailable
     return MailboxUnavailable(f"{account.label}: {type(exc).__name__}: {exc}", hint)
 
 
+class LoginRefused(MailboxUnavailable):
+    """The server or the token provider refused the credentials: a person must act."""
+
+
 @dataclass(frozen=True)
 class ImapAccount:
-    """Where to connect and which folders to watch (the password already resolved)."""
+    """Where to connect and which folders to watch (the password already resolved).
+
+    With ``token`` set the login is OAuth2 (XOAUTH2 or OAUTHBEARER) and
+    ``password`` is unused.
+    """
 
     name: str
     host: str
     port: int
     security: str
     username: str
-    password: str
+    password: str | None
     folders: tuple[str, ...] = ("INBOX",)
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
     batch_size: int = 50
     timeout: float = 30.0
+    token: TokenSource | None = None
+    password_env: str | None = None
 
     @property
     def label(self) -> str:
         return f"imap://{self.username}@{self.host}:{self.port}"
+
+
+def open_session(a: ImapAccount) -> IMAPClient:
+    """A connection, secured as configured and logged in; closed again if the login fails."""
+    client = IMAPClient(
+        a.host,
+        port=a.port,
+        ssl=a.security == "tls",
+        ssl_context=ssl.create_default_context() if a.security != "plain" else None,
+        timeout=a.timeout,
+    )
+    try:
+        if a.security == "starttls":
+            client.starttls(ssl.create_default_context())
+        _login(a, client)
+    except BaseException:
+        with contextlib.suppress(IMAPClientError, OSError):
+            client.shutdown()
+        raise
+    return client
+
+
+def _login(a: ImapAccount, client: IMAPClient) -> None:
+    """Log in with the password, or with an access token over XOAUTH2 / OAUTHBEARER.
+
+    A refused token is forgotten, so the next attempt asks the provider for a
+    new one instead of presenting the same again.
+    """
+    try:
+        if a.token is None:
+            client.login(a.username, a.password or "")
+            return
+        mechanism = a.token.mechanism.upper()
+        if not client.has_capability(f"AUTH={mechanism}"):
+            offered = sorted(
+                c.decode()[5:] for c in client.capabilities() if c.startswith(b"AUTH=")
+            )
+            raise LoginRefused(
+                f"{a.label}: the server does not offer {mechanism} (it offers: "
+                f"{', '.join(offered) or 'no SASL mechanism'}); set mechanism in the "
+                "oauth2 block to one it offers, or check the host",
+                f"set mechanism in the oauth2 block of mailbox {a.name!r} to one the server "
+                "offers, or check the host",
+            )
+        try:
+            token = a.token.access_token()
+        except OAuthError as exc:
+            raise LoginRefused(f"{a.label}: {exc}", str(exc)) from exc
+        if a.token.mechanism == "oauthbearer":
+            client.oauthbearer_login(a.username, token)
+        else:
+            client.oauth2_login(a.username, token)
+    except LoginError as exc:
+        if a.token is not None:
+            a.token.invalidate()
+        how = a.token.mechanism if a.token else "password"
+        words = refused_words(a.host, a.username, how, a.password_env, str(exc))
+        raise LoginRefused(f"{a.label}: {words}", words) from exc
+
+
+def check_mailbox(a: ImapAccount) -> list[tuple[str, bool]]:
+    """Connect and log in, then say which of the folders it will use exist.
+
+    For ``maildesk mailbox check``: nothing is created, moved or fetched.
+    """
+    try:
+        client = open_session(a)
+        try:
+            names = [*a.folders, a.processed_folder, a.quarantine_folder]
+            return [(f, bool(client.folder_exists(f))) for f in names]
+        finally:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.logout()
+    except (IMAPClientError, OSError) as exc:
+        raise MailboxUnavailable(f"{a.label}: {type(exc).__name__}: {exc}") from exc
 
 
 @dataclass
@@ -137,16 +225,7 @@ class ImapIntake:
     def _connect(self) -> IMAPClient:
         a = self.account
         try:
-            client = IMAPClient(
-                a.host,
-                port=a.port,
-                ssl=a.security == "tls",
-                ssl_context=ssl.create_default_context() if a.security != "plain" else None,
-                timeout=a.timeout,
-            )
-            if a.security == "starttls":
-                client.starttls(ssl.create_default_context())
-            client.login(a.username, a.password)
+            client = open_session(self.account)
             self._place_folders(client)
         except (IMAPClientError, OSError) as exc:
             raise _unavailable(a, exc) from exc

@@ -6,6 +6,8 @@ permanent (for every recipient). Failing to connect, to start TLS or to log
 in, and the relay asking for authentication, are the relay's outage, not the
 mail's (``RelayUnavailable``): the mail waits in the outbox until the relay
 works again.
+A refused login is the relay's outage whatever its code: the mail is fine, the
+credentials are not. With an OAuth2 token source the login is ``AUTH XOAUTH2``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
+from maildesk.core.login_words import refused_words
 from maildesk.notify.transport import (
     PermanentDeliveryError,
     RelayUnavailable,
     TemporaryDeliveryError,
 )
+from maildesk.oauth.errors import OAuthError
+from maildesk.oauth.source import TokenSource
 
 # Replies that mean "maildesk is not (properly) logged in" (RFC 4954): the
 # relay's configuration, never the recipient's fault.
@@ -34,6 +39,8 @@ class SmtpParams:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    token: TokenSource | None = None
+    password_env: str | None = None
 
 
 class SmtpTransport:
@@ -92,9 +99,65 @@ class SmtpTransport:
             conn = smtplib.SMTP(p.host, p.port, timeout=p.timeout)
             if p.security == "starttls":
                 conn.starttls(context=ssl.create_default_context())
-        if p.username is not None and p.password is not None:
-            conn.login(p.username, p.password)
+        try:
+            self._login(conn)
+        except BaseException:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.close()
+            raise
         return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        """Password login, or ``AUTH XOAUTH2`` with a fresh access token."""
+        p = self.params
+        try:
+            if p.token is not None and p.username is not None:
+                conn.ehlo_or_helo_if_needed()
+                offered = conn.esmtp_features.get("auth", "").upper().split()
+                if "XOAUTH2" not in offered:
+                    raise RelayUnavailable(
+                        f"{p.host}: the server does not offer AUTH XOAUTH2 (it offers: "
+                        f"{', '.join(offered) or 'no AUTH'}); check host and port",
+                        "check host and port in [outgoing.smtp]: the relay must offer XOAUTH2",
+                    )
+                token = p.token.access_token()
+                initial = f"user={p.username}\x01auth=Bearer {token}\x01\x01"
+                # After an error challenge (RFC 7628 3.2.3) the client answers empty.
+                conn.auth(
+                    "XOAUTH2",
+                    lambda challenge=None: initial if challenge is None else "",
+                    initial_response_ok=True,
+                )
+            elif p.username is not None and p.password is not None:
+                conn.login(p.username, p.password)
+        except OAuthError as exc:
+            raise RelayUnavailable(f"{self.label}: {exc}", str(exc)) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            if p.token is not None:
+                p.token.invalidate()
+            how = "xoauth2" if p.token is not None else "password"
+            text = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
+            words = refused_words(
+                p.host, p.username or "", how, p.password_env, f"{exc.smtp_code} {text}"
+            )
+            raise RelayUnavailable(
+                f"{p.host}: {words}", f"{words}; the login is set in [outgoing.smtp]"
+            ) from exc
+
+    def check(self) -> None:
+        """Connect and log in, then leave: for ``maildesk mailbox check``."""
+        try:
+            conn = self._connect()
+        except TemporaryDeliveryError:
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            conn.quit()
 
     def send(self, mail_from: str, rcpt_to: list[str], data: bytes) -> None:
         try:

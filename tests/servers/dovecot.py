@@ -13,6 +13,12 @@ default Dovecot capabilities, MOVE and IDLE among them.  The hierarchy delimiter
 ``namespace_prefix="INBOX.", delimiter="."`` for a server that keeps every folder under
 ``INBOX.`` as Courier-IMAP and Cyrus do (``CREATE Processed`` is then refused).
 
+OAuth2: with ``oauth2_introspection_url`` the server also takes the SASL mechanisms
+XOAUTH2 and OAUTHBEARER, through Dovecot's own ``oauth2`` passdb, which asks that URL
+(RFC 7662 token introspection, POST) whether a bearer token is live and whose it is;
+the token's ``username`` must be the user logging in.  Password login keeps working
+(the passwd-file passdb serves PLAIN and LOGIN only), so the helpers below are unchanged.
+
 Restarting: ``stop()``/``kill()`` and ``start()`` may be called any number of times on
 the same instance.  The port, the passwd-file and the maildir are kept, so a test can
 take the server down mid-run to simulate an outage (clients get "connection refused";
@@ -163,6 +169,7 @@ class DovecotServer:
         startup_timeout: float = 10.0,
         delimiter: str = "/",
         namespace_prefix: str = "",
+        oauth2_introspection_url: str | None = None,
     ) -> None:
         found = binary or find_dovecot()
         if found is None:
@@ -173,6 +180,7 @@ class DovecotServer:
         self.startup_timeout = startup_timeout
         self.delimiter = delimiter
         self.namespace_prefix = namespace_prefix
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.port = free_port(self.host)
         # Short path under /tmp: Dovecot's unix sockets live in base_dir and socket
         # paths are limited to ~107 bytes.
@@ -329,7 +337,7 @@ protocols = imap
 listen = {self.host}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""}
 auth_verbose = yes
 # Wrong-password tests should answer fast: no 2 s failure delay (about 0.5 s remains,
 # in the login process) and no growing per-IP penalty (see service anvil below).
@@ -353,8 +361,9 @@ shutdown_clients = yes
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {root}/passwd
+  {"mechanisms = plain login" if self.oauth2_introspection_url else ""}
 }}
-userdb {{
+{self._oauth2_passdb()}userdb {{
   driver = passwd-file
   args = {root}/passwd
 }}
@@ -380,6 +389,27 @@ service anvil {{
   }}
 }}
 {"" if os.geteuid() == 0 else _ROOTLESS}"""
+        )
+
+    def _oauth2_passdb(self) -> str:
+        if not self.oauth2_introspection_url:
+            return ""
+        conf = self.root / "dovecot-oauth2.conf.ext"
+        conf.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.oauth2_introspection_url}\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        conf.chmod(0o644)
+        return (
+            "passdb {\n"
+            "  driver = oauth2\n"
+            "  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {conf}\n"
+            "}\n"
         )
 
     def _start_once(self) -> None:

@@ -5,17 +5,23 @@ replies, temporary and permanent refusals, a server that goes away), so ``SmtpSi
 runs an aiosmtpd server in a thread on ``127.0.0.1:<free port>`` and keeps every mail it
 accepts.  Tests can make it refuse the next transaction(s) with a 4xx or 5xx reply, or
 every transaction until told otherwise, and can stop and start it again on the same port
-to simulate an outage.  No TLS; AUTH only when ``credentials`` are given.
+to simulate an outage.  No TLS; AUTH only when ``credentials`` are given (PLAIN and
+LOGIN) or ``token_check`` is (XOAUTH2: the callable decides whether a user's bearer
+token is good; a refused token gets the RFC 7628 error challenge, then 535).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.policy
+import json
 import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Literal
@@ -101,7 +107,8 @@ class _Handler:
     ) -> str:
         # Enforced here rather than with aiosmtpd's auth_required, which warns about
         # AUTH without TLS on every connection.
-        if self.sink.credentials is not None and not session.authenticated:
+        needs_auth = self.sink.credentials is not None or self.sink.token_check is not None
+        if needs_auth and not session.authenticated:
             return "530 5.7.0 Authentication required"
         # The refusal is chosen once per transaction, so "reject the next mail"
         # means one mail however many recipients it has.
@@ -150,6 +157,33 @@ class _Handler:
         return "250 2.0.0 Accepted by the maildesk test sink"
 
 
+class _OAuthHandler(_Handler):
+    """The hooks plus ``AUTH XOAUTH2``, checked by the sink's ``token_check``."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) < 2:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=False)
+            raw = answer
+        else:
+            try:
+                raw = base64.b64decode(args[1], validate=True)
+            except (binascii.Error, ValueError):
+                return AuthResult(success=False, handled=False)
+        fields = dict(
+            part.split("=", 1) for part in raw.decode(errors="replace").split("\x01") if "=" in part
+        )
+        user = fields.get("user", "")
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        check = self.sink.token_check
+        if check is not None and check(user, token):
+            return AuthResult(success=True, handled=False, auth_data=user)
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+        await server.challenge_auth(error)  # the client answers with an empty line
+        return AuthResult(success=False, handled=False)
+
+
 class SmtpSink:
     """An SMTP server on a loopback port that keeps every mail it accepts.
 
@@ -160,10 +194,17 @@ class SmtpSink:
 
     host = "127.0.0.1"
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
-        """``credentials`` (user, password) makes AUTH PLAIN/LOGIN mandatory."""
+    def __init__(
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        token_check: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        """``credentials`` (user, password) makes AUTH PLAIN/LOGIN mandatory;
+        ``token_check(user, token)`` makes AUTH XOAUTH2 mandatory."""
         self.port = _free_port(self.host)
         self.credentials = credentials
+        self.token_check = token_check
         self._cond = threading.Condition()
         self._received: list[Received] = []
         self._rejected: list[Rejected] = []
@@ -185,8 +226,9 @@ class SmtpSink:
         attempts = 1 if self._started_once else 3
         for attempt in range(attempts):
             # A Controller closes its event loop on stop, so each start needs a new one.
+            handler = _OAuthHandler(self) if self.token_check is not None else _Handler(self)
             controller = Controller(
-                _Handler(self),
+                handler,
                 hostname=self.host,
                 port=self.port,
                 ready_timeout=5.0,
@@ -219,8 +261,10 @@ class SmtpSink:
 
     def _smtp_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"server_hostname": "sink.maildesk.test"}
-        if self.credentials is not None:
+        if self.credentials is not None or self.token_check is not None:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
+        if self.credentials is None and self.token_check is not None:
+            kwargs.update(auth_exclude_mechanism=["PLAIN", "LOGIN"])
         return kwargs
 
     def _authenticate(

@@ -141,6 +141,7 @@ def test_example_documents_every_key() -> None:
     """config/maildesk.example.toml names every key a config file may hold."""
     from maildesk.core import config as c
     from maildesk.core import policy as p
+    from maildesk.core.config import oauth as o
 
     text = EXAMPLE.read_text(encoding="utf-8")
     models = (
@@ -151,6 +152,9 @@ def test_example_documents_every_key() -> None:
         c.ImapSource,
         c.Outgoing,
         c.SmtpRelay,
+        o.MicrosoftOAuth,
+        o.GoogleOAuth,
+        o.GenericOAuth,
         c.Ops,
         c.Digest,
         c.Staff,

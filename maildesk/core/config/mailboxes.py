@@ -7,10 +7,29 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
 from maildesk.core.config.base import Security, _is_loopback, _Model
+from maildesk.core.config.oauth import OAuthProvider
+
+Auth = Literal["password", "oauth2"]
+
+
+def _check_auth(auth: Auth, password_env: str | None, oauth2: object | None) -> None:
+    """``auth`` decides which of ``password_env`` and the ``oauth2`` block is given."""
+    if auth == "password" and oauth2 is not None:
+        raise ValueError("an oauth2 block needs auth = 'oauth2'")
+    if auth == "oauth2":
+        if oauth2 is None:
+            raise ValueError(
+                "auth = 'oauth2' needs an oauth2 block with provider = 'microsoft', "
+                "'google' or 'generic' (see config/maildesk.example.toml)"
+            )
+        if password_env is not None:
+            raise ValueError("auth = 'oauth2' takes no password_env")
 
 
 class Listener(_Model):
@@ -25,13 +44,15 @@ class Listener(_Model):
 class ImapSource(_Model):
     """One IMAP mailbox that maildesk polls (IDLE where the server has it)."""
 
-    name: str = "imap"
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "imap"
     host: str
     port: Annotated[int, Field(gt=0, lt=65536)] = 993
     security: Security = "tls"
     allow_plain: bool = False
     username: str
-    password_env: str
+    auth: Auth = "password"
+    password_env: Annotated[str | None, Field(validate_default=True)] = None
+    oauth2: OAuthProvider | None = None
     folders: tuple[str, ...] = ("INBOX",)
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
@@ -41,8 +62,16 @@ class ImapSource(_Model):
     # A failing mailbox is retried with growing waits, at most this far apart.
     retry_max_seconds: Annotated[float, Field(gt=0)] = 300.0
 
+    @field_validator("password_env", mode="after")
+    @classmethod
+    def _password_needed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("auth", "password") == "password":
+            raise ValueError("Field required (with auth = 'password', the default)")
+        return value
+
     @model_validator(mode="after")
     def _plain_only_where_safe(self) -> ImapSource:
+        _check_auth(self.auth, self.password_env, self.oauth2)
         if self.security == "plain" and not (self.allow_plain or _is_loopback(self.host)):
             raise ValueError(
                 f"security = 'plain' would send the password in clear text to {self.host}; "
@@ -58,33 +87,42 @@ class Intake(_Model):
     imap: tuple[ImapSource, ...] = ()
 
     @model_validator(mode="after")
-    def _unique_names(self) -> Intake:
-        # The name keys the mailbox's health, its alerts and its mail's source keys.
-        seen: set[str] = set()
-        for source in self.imap:
-            if source.name in seen:
+    def _names_unique(self) -> Intake:
+        names = [src.name for src in self.imap]
+        for name in names:
+            if names.count(name) > 1:
                 raise ValueError(
-                    f"two [[intake.imap]] mailboxes are named {source.name!r}: give each "
-                    "its own name"
+                    f"two [[intake.imap]] mailboxes are named {name!r}: give each its "
+                    "own name (it keys the mailbox's health, alerts, source keys and "
+                    "`maildesk mailbox login/check NAME`)"
                 )
-            seen.add(source.name)
         return self
 
 
 class SmtpRelay(_Model):
     """The SMTP server that carries maildesk's outgoing mail."""
 
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "outgoing"
     host: str
     port: Annotated[int, Field(gt=0, lt=65536)] = 587
     security: Security = "starttls"
     allow_plain: bool = False
     username: str | None = None
+    auth: Auth = "password"
     password_env: str | None = None
+    oauth2: OAuthProvider | None = None
     timeout: Annotated[float, Field(gt=0)] = 30.0
 
     @model_validator(mode="after")
     def _checks(self) -> SmtpRelay:
-        if (self.username is None) != (self.password_env is None):
+        _check_auth(self.auth, self.password_env, self.oauth2)
+        if self.auth == "oauth2" and self.username is None:
+            raise ValueError("auth = 'oauth2' needs username (the mailbox that sends)")
+        if self.oauth2 is not None and self.oauth2.mechanism != "xoauth2":
+            raise ValueError(
+                "SMTP logs in with XOAUTH2 only: leave mechanism out of [outgoing.smtp.oauth2]"
+            )
+        if self.auth == "password" and (self.username is None) != (self.password_env is None):
             raise ValueError("username and password_env go together")
         if (
             self.security == "plain"
