@@ -21,38 +21,18 @@ import re
 import unicodedata
 from typing import Final, Literal
 
+from maildesk.core.words import every_language
+
 __all__ = ["Answer", "read_answer"]
 
 Answer = Literal["accept", "refuse"]
 
-ACCEPT_WORDS: Final = frozenset(
-    {
-        # en
-        *("accept", "accepted", "accepts", "accepting", "agree", "agreed", "approve"),
-        *("approved", "ok", "okay", "yes"),
-        # nl
-        *("akkoord", "aanvaard", "aanvaarden", "aanvaarde", "goedgekeurd", "goedkeuren"),
-        *("oke", "ja"),
-        # fr (accents removed)
-        *("accepte", "acceptee", "acceptees", "acceptes", "accepter", "acceptons"),
-        *("d'accord", "accord", "approuve", "approuvee", "approuver", "approuvons", "oui"),
-    }
-)
-REFUSE_WORDS: Final = frozenset(
-    {
-        # en
-        *("refuse", "refused", "refuses", "decline", "declined", "declines", "reject"),
-        "rejected",
-        # nl
-        *("weiger", "weigeren", "geweigerd", "afgewezen", "afwijzen"),
-        # fr (accents removed; "refuse" is shared with en)
-        *("refusee", "refuser", "refusons", "rejete", "rejetee", "rejeter"),
-    }
-)
-LINE_START_REFUSALS: Final = frozenset({"no", "nee", "non"})
-NEGATIONS: Final = frozenset(
-    {"not", "cannot", "never", "niet", "geen", "nooit", "pas", "ne", "n'", "jamais"}
-)
+# The words are data, one file per language (maildesk/lang/<code>/words.toml,
+# table [answers]); an answer is read in whatever language it is written.
+ACCEPT_WORDS: Final = frozenset(every_language("answers", "accept"))
+REFUSE_WORDS: Final = frozenset(every_language("answers", "refuse"))
+LINE_START_REFUSALS: Final = frozenset(every_language("answers", "line_start_refusals"))
+NEGATIONS: Final = frozenset(every_language("answers", "negations"))
 _WINDOW: Final = 2
 _TOKEN_RE: Final = re.compile(r"[a-z]+(?:'[a-z]+)*")
 _ELIDED: Final = ("l", "j", "qu", "c", "s", "m", "t")

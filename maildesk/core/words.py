@@ -9,6 +9,14 @@ every language has every list :data:`LISTS` names (non-empty, strings only), and
 caches the result; a broken file is a packaging error and raises
 :class:`WordListError` naming the file, the list and the problem.
 
+The tables: ``[priority]`` and ``[steps]`` (reading a report as the contract
+means it), ``[answers]`` (a quote or an approval accepted or refused),
+``[intake]`` (steps and login lines), ``[keywords]`` (a starter set of priority
+keywords for configs to copy), ``[language]`` (telling the languages apart) and
+``[auto_reply]`` (out-of-office subjects, as regular expressions). Adding a
+language is adding a folder ``maildesk/lang/<code>/`` with this file (and, for a
+language maildesk writes in, its ``templates/``).
+
 Tables this module does not know are left alone, so that other lists can join
 the same files without a change here. What the words mean and how they match is
 the business of their users (:mod:`maildesk.core.phrases`,
@@ -22,7 +30,15 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
-__all__ = ["LANGUAGES", "LISTS", "WordListError", "load", "read_words", "word_list"]
+__all__ = [
+    "LANGUAGES",
+    "LISTS",
+    "WordListError",
+    "every_language",
+    "load",
+    "read_words",
+    "word_list",
+]
 
 #: The languages that have a word file, as ISO 639-1 codes.
 LANGUAGES: Final = ("en", "nl", "fr", "de")
@@ -39,6 +55,11 @@ LISTS: Final[dict[str, tuple[str, ...]]] = {
         "rest_works",
     ),
     "steps": ("first", "next"),
+    "answers": ("accept", "refuse", "line_start_refusals", "negations"),
+    "intake": ("action_words", "login_labels"),
+    "keywords": ("high", "normal", "low", "markers_high"),
+    "language": ("common",),
+    "auto_reply": ("subject_labels", "subject_sentences"),
 }
 
 
@@ -100,3 +121,14 @@ def word_list(language: str, table: str, name: str) -> tuple[str, ...]:
     if name not in LISTS.get(table, ()):
         raise WordListError(f"unknown word list [{table}] {name}")
     return load(language)[table][name]
+
+
+def every_language(table: str, name: str) -> tuple[str, ...]:
+    """One list of every language, in :data:`LANGUAGES` order, each entry once.
+
+    For words read in a mail of any language (an acceptance, a login label).
+    """
+    seen: dict[str, None] = {}
+    for language in LANGUAGES:
+        seen.update(dict.fromkeys(word_list(language, table, name)))
+    return tuple(seen)

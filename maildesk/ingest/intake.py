@@ -103,6 +103,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import urlsplit
 
 from maildesk.core.policy import RequiredInfo
+from maildesk.core.words import LANGUAGES, every_language, word_list
 from maildesk.ingest.inline_steps import find_inline_steps
 
 if TYPE_CHECKING:
@@ -348,41 +349,15 @@ def _find_screenshot(attachments: Iterable[AttachmentInfo]) -> str | None:
 # steps
 # --------------------------------------------------------------------------
 
-# fmt: off
-#: Words that say the client did something, per language. Matched as whole
-#: words (phrases with any whitespace between their words), case- and
-#: accent-insensitively, so "cliqué" also matches "clique". Sequencing words
-#: ("then", "daarna", "puis") and "visit" are left out: they are as frequent
-#: in newsletters and complaints as in an account of what was done.
+#: Words that say the client did something, per language (data: the [intake]
+#: table of maildesk/lang/<code>/words.toml). Matched as whole words (phrases with
+#: any whitespace between their words), case- and accent-insensitively, so "cliqué"
+#: also matches "clique". Sequencing words ("then", "daarna", "puis") and "visit"
+#: are left out: they are as frequent in newsletters and complaints as in an
+#: account of what was done.
 ACTION_WORDS: Final[dict[str, tuple[str, ...]]] = {
-    "en": (
-        "click", "clicked", "clicking", "clicks", "open", "opened", "opening", "went to",
-        "go to", "goes to", "navigate", "navigated", "select", "selected", "choose", "chose",
-        "enter", "entered", "typed", "fill in", "filled in", "log in", "logged in", "sign in",
-        "signed in", "press", "pressed", "tap", "tapped", "upload", "uploaded", "submit",
-        "submitted", "save", "saved", "scroll", "scrolled", "visited", "tried to",
-    ),
-    "nl": (
-        "klik", "klikte", "klikken", "geklikt", "open", "opende", "openen", "geopend",
-        "ga naar", "ging naar", "gaan naar", "selecteer", "selecteerde", "geselecteerd",
-        "kies", "koos", "gekozen", "vul", "vulde", "ingevuld", "invullen", "typ", "typte",
-        "getypt", "inloggen", "ingelogd", "log in", "logde in", "druk op", "drukte op",
-        "upload", "geüpload", "opslaan", "opgeslagen", "verstuur", "verstuurd", "ingediend",
-        "navigeer", "genavigeerd",
-    ),
-    "fr": (
-        "clique", "cliqué", "cliquer", "cliquez", "cliquant", "ouvert", "ouvre", "ouvrir",
-        "ouvrez", "aller", "vais sur", "suis allé", "suis allée", "sélectionne",
-        "sélectionné", "sélectionner", "choisi", "choisir", "saisi", "saisir", "tapé",
-        "taper", "rempli", "remplir", "connecter", "connecté", "appuyé", "appuyer", "envoyé",
-        "enregistré", "enregistrer", "valider", "soumis",
-    ),
-    "de": (
-        "klicke", "geklickt", "öffne", "geöffnet", "gehe zu", "ausgewählt", "eingegeben",
-        "angemeldet", "eingeloggt",
-    ),
+    language: word_list(language, "intake", "action_words") for language in LANGUAGES
 }
-# fmt: on
 
 _ACTION: Final = re.compile(_phrase_pattern(w for ws in ACTION_WORDS.values() for w in ws))
 _WORD: Final = re.compile(r"\w+")
@@ -439,18 +414,8 @@ def _find_steps(text: str, min_items: int, min_words: int) -> str | None:
 # login
 # --------------------------------------------------------------------------
 
-# fmt: off
-#: Labels of a login line, in English, Dutch, French and German.
-LOGIN_LABELS: Final = (
-    "login", "log-in", "login name", "username", "user name", "user-name", "user id",
-    "userid", "user", "account", "account name",
-    "gebruikersnaam", "gebruiker", "inlognaam", "loginnaam", "gebruikers-id",
-    "login van de gebruiker", "gebruikersnaam van de gebruiker",
-    "identifiant", "utilisateur", "nom d'utilisateur", "compte",
-    "login de l'utilisateur", "identifiant de l'utilisateur",
-    "benutzername", "benutzer", "anmeldename", "konto",
-)
-# fmt: on
+#: Labels of a login line, in every language (the [intake] table of the word files).
+LOGIN_LABELS: Final = every_language("intake", "login_labels")
 
 # Written so that no two unbounded runs of blanks are adjacent: a line of
 # blanks must cost linear time, not quadratic (mail text is sender-controlled).

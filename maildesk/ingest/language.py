@@ -9,84 +9,14 @@ from __future__ import annotations
 
 import re
 
-_WORDS = {
-    "en": frozenset(
-        [
-            "the",
-            "and",
-            "is",
-            "are",
-            "was",
-            "not",
-            "have",
-            "this",
-            "that",
-            "with",
-            "for",
-            "you",
-            "our",
-            "your",
-            "please",
-            "thank",
-            "thanks",
-            "can",
-            "cannot",
-            "does",
-            "when",
-        ]
-    ),
-    "nl": frozenset(
-        [
-            "de",
-            "het",
-            "een",
-            "en",
-            "is",
-            "zijn",
-            "niet",
-            "met",
-            "voor",
-            "van",
-            "dat",
-            "dit",
-            "wij",
-            "jullie",
-            "u",
-            "uw",
-            "graag",
-            "bedankt",
-            "kan",
-            "kunnen",
-            "werkt",
-            "wanneer",
-            "ook",
-        ]
-    ),
-    "fr": frozenset(
-        [
-            "le",
-            "la",
-            "les",
-            "un",
-            "une",
-            "et",
-            "est",
-            "sont",
-            "pas",
-            "avec",
-            "pour",
-            "que",
-            "vous",
-            "nous",
-            "votre",
-            "merci",
-            "bonjour",
-            "peut",
-            "fonctionne",
-            "quand",
-            "aussi",
-        ]
-    ),
+from maildesk.core.words import word_list
+
+# Common short words of each language maildesk writes in (data: the [language]
+# table of maildesk/lang/<code>/words.toml); a guess is only ever a language
+# there are templates for.
+_WORDS: dict[str, frozenset[str]] = {
+    language: frozenset(word_list(language, "language", "common"))
+    for language in ("en", "nl", "fr")
 }
 _TOKEN = re.compile(r"[a-zà-ÿ']+")
 

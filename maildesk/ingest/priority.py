@@ -62,6 +62,7 @@ from functools import lru_cache
 from typing import Final
 
 from maildesk.core.policy import PRIORITIES, Priority, PriorityRules
+from maildesk.core.words import every_language
 from maildesk.ingest.severity import read_severity
 
 __all__ = [
@@ -81,57 +82,18 @@ class PriorityDecision:
     unsure: str | None = None
 
 
-# fmt: off
-#: A starter set of keywords (en, nl, fr, de) for example configs to copy.
-#: Ambiguous single words are written as phrases ("is down", not "down",
-#: which would hit "scroll down"). "all users" is high here, as a report that
-#: nobody can work is what the learning-platform contract calls whole-service.
+#: A starter set of keywords (en, nl, fr, de) for example configs to copy: data,
+#: the [keywords] table of maildesk/lang/<code>/words.toml. Ambiguous single words
+#: are written as phrases ("is down", not "down", which would hit "scroll down").
+#: "all users" is high here, as a report that nobody can work is what the
+#: learning-platform contract calls whole-service.
 DEFAULT_KEYWORDS: Final[dict[Priority, tuple[str, ...]]] = {
-    "high": (
-        # en
-        "is down", "are down", "went down", "service down", "site down", "server down",
-        "platform down", "outage", "unreachable", "not reachable", "cannot be reached",
-        "service unavailable", "all users", "nobody can", "no one can", "is offline",
-        # nl
-        "niet bereikbaar", "onbereikbaar", "ligt plat", "ligt eruit", "storing", "uitval",
-        "alle gebruikers", "niemand kan", "staat offline",
-        # fr
-        "panne", "hors service", "hors ligne", "inaccessible", "injoignable", "indisponible",
-        "tous les utilisateurs", "personne ne peut", "ne répond plus", "anomalie bloquante",
-        # de
-        "ausfall", "störung", "nicht erreichbar", "nicht verfügbar", "alle benutzer",
-        "alle nutzer", "niemand kann", "ist down",
-    ),
-    "normal": (
-        # en
-        "degraded", "very slow", "is slow", "intermittent", "timed out", "timeout",
-        # nl
-        "traag", "erg traag", "vertraging", "time-out",
-        # fr
-        "lenteur", "lenteurs", "ralenti", "ralentissement", "très lent", "très lente",
-        # de
-        "langsam", "eingeschränkt", "zeitüberschreitung",
-    ),
-    "low": (
-        # en
-        "question", "quick question", "suggestion", "feature request", "typo", "spelling",
-        "cosmetic", "minor", "how do i", "how can i", "nice to have",
-        # nl
-        "vraag", "vraagje", "suggestie", "voorstel", "typfout", "tikfout", "spelfout",
-        "cosmetisch", "hoe kan ik",
-        # fr
-        "question", "petite question", "suggestion", "faute de frappe",
-        "faute d'orthographe", "coquille", "cosmétique", "mineur", "comment faire",
-        # de
-        "frage", "vorschlag", "tippfehler", "rechtschreibfehler", "kosmetisch",
-        "kleinigkeit", "wie kann ich",
-    ),
+    priority: every_language("keywords", priority) for priority in PRIORITIES
 }
-# fmt: on
 
 #: A starter set of subject markers for example configs to copy.
 DEFAULT_MARKERS: Final[dict[Priority, tuple[str, ...]]] = {
-    "high": ("[P1]", "urgent", "dringend", "spoed", "urgence"),
+    "high": ("[P1]", *every_language("keywords", "markers_high")),
     "normal": ("[P2]",),
     "low": ("[P3]",),
 }

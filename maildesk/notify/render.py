@@ -1,5 +1,10 @@
 """Mail text from Jinja2 templates, one folder per language.
 
+A language maildesk writes in is a folder ``maildesk/lang/<code>/`` with its
+``templates/`` (and the word lists of ``words.toml``): adding a language is
+adding a folder. The templates are named ``<code>/<name>.txt.j2`` here, so that
+an operator's ``templates_dir`` overrides any of them with the same layout.
+
 Each template defines a ``subject`` block and a ``body`` block. Undefined
 variables are errors (StrictUndefined): a template that names something the
 code does not pass fails loudly in tests, not silently in a client's inbox.
@@ -16,6 +21,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     PackageLoader,
+    PrefixLoader,
     StrictUndefined,
     select_autoescape,
 )
@@ -23,6 +29,7 @@ from jinja2 import (
 from maildesk.core.config import Service
 
 LANGUAGES = ("en", "nl", "fr")
+"""The languages maildesk writes in: those whose folder has ``templates/``."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,11 @@ class Renderer:
         loaders: list[Any] = []
         if override_dir is not None:
             loaders.append(FileSystemLoader(str(override_dir)))
-        loaders.append(PackageLoader("maildesk.notify", "templates"))
+        loaders.append(
+            PrefixLoader(
+                {code: PackageLoader("maildesk", f"lang/{code}/templates") for code in LANGUAGES}
+            )
+        )
         self._env = Environment(
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,

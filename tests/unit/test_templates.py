@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 from jinja2.exceptions import UndefinedError
 
-import maildesk.notify
+import maildesk
 from maildesk.notify.render import LANGUAGES, Rendered, Renderer
 
-TEMPLATES_DIR = Path(maildesk.notify.__file__).parent / "templates"
+LANG_DIR = Path(maildesk.__file__).parent / "lang"
 
 TAG = "[#2026-000042]"
 NUMBER = "2026-000042"
@@ -551,8 +551,29 @@ def _shown_values(value: Any) -> list[str]:
 
 def test_every_template_has_a_sample_in_every_language() -> None:
     for lang in LANGUAGES:
-        names = {p.name.removesuffix(".txt.j2") for p in (TEMPLATES_DIR / lang).glob("*.txt.j2")}
+        folder = LANG_DIR / lang / "templates"
+        names = {p.name.removesuffix(".txt.j2") for p in folder.glob("*.txt.j2")}
         assert names == set(SAMPLES), lang
+
+
+def test_a_language_is_a_folder_of_templates_and_words() -> None:
+    """Adding a language is adding a folder: every folder has every word list (checked
+    by the word loader), and the languages maildesk writes in are exactly the folders
+    with templates, which the config's language setting accepts."""
+    from typing import get_args
+
+    from maildesk.core.config import Language
+    from maildesk.core.words import LANGUAGES as READ
+    from maildesk.core.words import load
+
+    folders = sorted(
+        p.name for p in LANG_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")
+    )
+    assert folders == sorted(READ)
+    for code in folders:
+        load(code)  # every table and list, or WordListError naming the file
+    written = sorted(code for code in folders if (LANG_DIR / code / "templates").is_dir())
+    assert written == sorted(LANGUAGES) == sorted(get_args(Language))
 
 
 @pytest.mark.parametrize(("name", "lang", "variant"), CASES)

@@ -7,7 +7,7 @@ import pytest
 
 from maildesk.core.words import LANGUAGES, LISTS, WordListError, load, read_words, word_list
 
-GOOD = """
+GOOD = r"""
 [priority]
 scope_all = ["everyone"]
 scope_few = ["one user"]
@@ -20,6 +20,29 @@ rest_works = ["the rest works"]
 [steps]
 first = ["first"]
 next = ["then"]
+
+[answers]
+accept = ["yes"]
+refuse = ["no thanks"]
+line_start_refusals = ["no"]
+negations = ["not"]
+
+[intake]
+action_words = ["click"]
+login_labels = ["login"]
+
+[keywords]
+high = ["is down"]
+normal = ["slow"]
+low = ["question"]
+markers_high = ["urgent"]
+
+[language]
+common = ["the"]
+
+[auto_reply]
+subject_labels = ['out\s+of\s+office']
+subject_sentences = ['i\s+am\s+away']
 
 [other]
 anything = ["left alone"]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 
+from maildesk.core.words import every_language
 from maildesk.ingest.rules import RuleContext
 from maildesk.ingest.rules._common import (
     auto_submitted,
@@ -51,34 +52,18 @@ _SUPPRESS = frozenset({"all", "oof", "autoreply"})
 _PRECEDENCE_BULK = frozenset({"bulk", "junk"})
 
 _TAG = r"^\s*(?:\[[^\]]*\]\s*)?"
+# The out-of-office subjects of every language are data: the [auto_reply] table of
+# maildesk/lang/<code>/words.toml, regular expressions matched case-insensitively.
 _LABEL = re.compile(
     _TAG
-    + r"""(?:
-        out[- ]of[- ](?:the[- ])?office(?:\s+(?:auto-?\s?reply|reply|notification|message))?
-        |automatic\s+(?:reply|response)|auto[- ]?(?:reply|response|respons|responder)
-        |away\s+from\s+(?:the\s+|my\s+)?(?:office|desk|e-?mail|mail)
-        |vacation\s+(?:reply|auto-?reply|message|notice)
-        |afwezig(?:heid|heidsbericht|heidsmelding)?|automatisch\s+antwoord
-        |automatische\s+reactie|niet\s+aanwezig|buiten\s+kantoor
-        |r[ée]ponse\s+automatique(?:\s+d.absence)?|absente?|absence(?:\s+du\s+bureau)?
-        |absent(?:e)?\s+du\s+bureau|message\s+d.absence|en\s+cong[ée]s?
-        |abwesenheits?(?:notiz|nachricht|meldung)?|automatische\s+(?:antwort|abwesenheitsnotiz)
-        |abwesend|nicht\s+im\s+b(?:ü|ue)ro|au(?:ß|ss)er\s+haus
-    )\s*(?:[:\-–—(\[]|$)""",
-    re.IGNORECASE | re.VERBOSE,
+    + "(?:"
+    + "|".join(every_language("auto_reply", "subject_labels"))
+    + r")\s*(?:[:\-–—(\[]|$)",
+    re.IGNORECASE,
 )
 _SENTENCE = re.compile(
-    _TAG
-    + r"""(?:
-        i\s+am\s+(?:currently\s+)?out\s+of\s+(?:the\s+)?office
-        |i'?m\s+(?:currently\s+)?out\s+of\s+(?:the\s+)?office
-        |i\s+will\s+be\s+out\s+of\s+(?:the\s+)?office
-        |ik\s+ben\s+(?:momenteel\s+|tijdelijk\s+)?(?:afwezig|niet\s+aanwezig|met\s+vakantie)
-        |je\s+suis\s+(?:actuellement\s+)?(?:absente?|en\s+cong[ée]s?)
-        |ich\s+bin\s+(?:zur\s*zeit\s+|derzeit\s+|momentan\s+)?
-            (?:abwesend|nicht\s+im\s+b(?:ü|ue)ro|im\s+urlaub|au(?:ß|ss)er\s+haus)
-    )\b""",
-    re.IGNORECASE | re.VERBOSE,
+    _TAG + "(?:" + "|".join(every_language("auto_reply", "subject_sentences")) + r")\b",
+    re.IGNORECASE,
 )
 
 
