@@ -101,7 +101,11 @@ def test_bad_config_exit_2_names_file_and_key(tmp_path: Path) -> None:
 
 def test_check_config_on_the_example(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "maildesk.example.toml"
-    env = {"MAILDESK_IMAP_PASSWORD": "x", "MAILDESK_SMTP_PASSWORD": "y"}
+    env = {
+        "MAILDESK_IMAP_PASSWORD": "x",
+        "MAILDESK_SMTP_PASSWORD": "y",
+        "MAILDESK_M365_CLIENT_SECRET": "z",  # the example's Microsoft 365 mailbox
+    }
     result = maildesk("check-config", "--config", str(example), env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
