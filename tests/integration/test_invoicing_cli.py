@@ -146,7 +146,7 @@ def test_a_correction_never_changes_an_entry(config: str, db_url: str) -> None:
 def test_adjust_refuses_bad_input(
     config: str, args: tuple[str, ...], code: int, message: str
 ) -> None:
-    got, out, err = run("clients", "adjust", *args, "-c", config)
+    got, _out, err = run("clients", "adjust", *args, "-c", config)
     assert (got, message in err) == (code, True), err
 
 
@@ -162,7 +162,7 @@ def test_adjust_refuses_bad_input(
     ],
 )
 def test_export_refuses_bad_options(config: str, args: tuple[str, ...], message: str) -> None:
-    code, out, err = run("billing", "export", *args, "-c", config)
+    code, _out, err = run("billing", "export", *args, "-c", config)
     assert (code, message in err) == (2, True), err
 
 
