@@ -4,7 +4,9 @@ A booking split over two bundles, or partly drawn and partly overage, is
 several ledger rows (see :mod:`maildesk.billing.ledger`); timesheets and
 statements show it as one line with its raw and billed minutes, and how much
 of the billed time came from prepaid hours, how much is billed at the rate and
-how much is owed (beyond a prepaid contract without a rate).
+how much is owed (beyond a prepaid contract without a rate). A correction
+(:mod:`maildesk.billing.corrections`) is a line of category ``correction``
+with its reason.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.corrections import CORRECTION_GROUP
 from maildesk.billing.ledger import DEBT_REFERENCE, booking_key
 from maildesk.store.models import LedgerEntry, Ticket
 
@@ -39,6 +42,8 @@ class WorkLine:
     at_rate: int = 0
     owed: int = 0
     """Billed beyond a prepaid contract without a rate: owed until the next purchase."""
+    reason: str = ""
+    """Why a correction was booked (category ``correction``); empty for work."""
 
 
 @functools.cache
@@ -54,6 +59,8 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
             LedgerEntry.minutes,
             LedgerEntry.raw_minutes,
             LedgerEntry.bundle_id,
+            LedgerEntry.billing_group,
+            LedgerEntry.note,
             Ticket.number,
             Ticket.subject,
         )
@@ -113,6 +120,8 @@ def _fold(rows: Iterable[Any]) -> list[WorkLine]:
                 actor=row.actor,
                 category=row.reference,
             )
+            if row.billing_group == CORRECTION_GROUP:
+                line.category, line.reason = CORRECTION_GROUP, row.note
         billed = -row.minutes
         line.raw += row.raw_minutes
         line.billed += billed

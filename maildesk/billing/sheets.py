@@ -1,4 +1,4 @@
-"""A timesheet as files a client can open: CSV and .xlsx (the one module that imports openpyxl).
+"""A timesheet as files a client can open: CSV and .xlsx (openpyxl here and in invoice_book).
 
 Both files hold the same table: a header row, one row per work entry, and a
 last row with the totals. Minutes are whole numbers, so the columns add up

@@ -198,6 +198,14 @@ def billed_text(line: WorkLine, language: str) -> str:
     return text
 
 
+def line_subject(line: WorkLine, language: str) -> str:
+    """The ticket's subject, and for a correction what it is and why."""
+    if line.category != "correction":
+        return line.ticket_subject
+    said = f"{WORDS[language]['correction']}: {line.reason}"
+    return f"{line.ticket_subject} ({said})" if line.ticket_subject else said[0].upper() + said[1:]
+
+
 def balance_text(minutes: int, language: str) -> str:
     """Hours left, or, below zero, the time owed and that the next purchase pays it."""
     if minutes >= 0:
@@ -214,7 +222,7 @@ def timesheet_rows(statement: Statement, settings: Settings) -> list[list[Cell]]
             [
                 _day(line.at, statement.zone),
                 line.ticket_number,
-                line.ticket_subject,
+                line_subject(line, statement.language),
                 staff_name(settings, line.actor),
                 line.raw,
                 line.billed,
@@ -246,7 +254,7 @@ def render_statement(
         {
             "date": _day(line.at, zone),
             "number": line.ticket_number,
-            "subject": line.ticket_subject,
+            "subject": line_subject(line, statement.language),
             "who": staff_name(ctx.settings, line.actor),
             "raw": format_minutes(line.raw),
             "billed": billed_text(line, statement.language),

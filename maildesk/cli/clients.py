@@ -355,7 +355,8 @@ def _links(settings: Settings) -> PortalLinks:
 
 
 # Editing clients, and clients as files, live in their own modules and join this group.
-from maildesk.cli import client_edits, client_files  # noqa: E402  (they need this module)
+from maildesk.cli import client_adjust, client_edits, client_files  # noqa: E402
 
 client_edits.register(app)
 client_files.register(app)
+client_adjust.register(app)

@@ -54,6 +54,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Mail set aside: list, show, release or drop it.",
     ),
     "statements": ("maildesk.cli.statements:app", "Weekly statements of the clients' hours."),
+    "billing": (
+        "maildesk.cli.billing:app",
+        "Invoicing: what is to be invoiced, and what was.",
+    ),
     "sla": (
         "maildesk.cli.sla:app",
         "SLA deadlines: when a report is due, and how a ticket's deadline was reached.",

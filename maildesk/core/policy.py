@@ -356,6 +356,7 @@ class BillingConfig(_Model):
     minimum_minutes: Annotated[int, Field(ge=0)] = 0
     hourly_rate: Annotated[float, Field(ge=0)] = 0.0
     currency: str = "EUR"
+    vat_percent: Annotated[float, Field(ge=0, le=100)] = 0.0
     starter_grant_hours: Annotated[float, Field(ge=0)] = 0.0
     low_balance_hours: Annotated[float, Field(ge=0)] = 0.0
     low_balance_percent: Annotated[float, Field(ge=0, le=100)] = 0.0

@@ -399,3 +399,20 @@ class Page(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acked_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class InvoiceMark(Base):
+    """A ledger entry invoiced under ``reference``; written once, never changed.
+
+    The unique ``ledger_entry_id`` is what keeps a line from being invoiced twice,
+    even by two processes marking at once (insert-or-skip, see
+    ``billing.invoicing.mark_invoiced``).
+    """
+
+    __tablename__ = "invoice_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ledger_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    reference: Mapped[str] = mapped_column(String(200), index=True)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    marked_by: Mapped[str] = mapped_column(String(320))
