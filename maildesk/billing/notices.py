@@ -73,7 +73,7 @@ def balance_notices(
             to,
             now,
             client_name=client.name,
-            rate=format_rate(billing),
+            rate=format_rate(billing, language),
             portal_url=ctx.portal_url(client.key, to),
         )
         return ("balance_zero",)
