@@ -39,6 +39,12 @@ class WorkLine:
     at_rate: int = 0
     owed: int = 0
     """Billed beyond a prepaid contract without a rate: owed until the next purchase."""
+    key: str = ""
+    """The booking's idempotency key (its first row's)."""
+    note: str = ""
+    """Where the booking came from (the ``#time`` line, or why held time was billed)."""
+    last_id: int = 0
+    """The id of its last ledger row."""
 
 
 @functools.cache
@@ -46,6 +52,8 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
     """The work rows (columns only) under the named filters, built once per combination."""
     query = (
         select(
+            LedgerEntry.id,
+            LedgerEntry.note,
             LedgerEntry.client_id,
             LedgerEntry.idempotency_key,
             LedgerEntry.at,
@@ -71,6 +79,8 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
         query = query.where(LedgerEntry.at >= bindparam("start"))
     if "end" in filters:
         query = query.where(LedgerEntry.at < bindparam("end"))
+    if "after_id" in filters:
+        query = query.where(LedgerEntry.id > bindparam("after_id"))
     return query
 
 
@@ -81,9 +91,16 @@ def work_lines(
     ticket_id: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    after_id: int | None = None,
 ) -> list[WorkLine]:
-    """The booked entries matching the filters, oldest first."""
-    filters = {"client_id": client_id, "ticket_id": ticket_id, "start": start, "end": end}
+    """The booked entries matching the filters (``after_id``: rows after that one), oldest first."""
+    filters = {
+        "client_id": client_id,
+        "ticket_id": ticket_id,
+        "start": start,
+        "end": end,
+        "after_id": after_id,
+    }
     given = {name: value for name, value in filters.items() if value is not None}
     return _fold(session.execute(_query(frozenset(given)), given))
 
@@ -112,7 +129,10 @@ def _fold(rows: Iterable[Any]) -> list[WorkLine]:
                 ticket_subject=row.subject or "",
                 actor=row.actor,
                 category=row.reference,
+                key=key,
+                note=row.note or "",
             )
+        line.last_id = max(line.last_id, row.id)
         billed = -row.minutes
         line.raw += row.raw_minutes
         line.billed += billed

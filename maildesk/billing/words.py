@@ -9,6 +9,10 @@ __all__ = ["MONTHS", "WORDS", "date_range"]
 
 WORDS: Final[dict[str, dict[str, str]]] = {
     "en": {
+        "billable": "billable",
+        "hours_left": "Hours left",
+        "time_owed": "Time owed",
+        "task_header": "Date|Staff|Work done|Worked|Billed|Included or billable",
         "purchase": "Purchase",
         "grant": "Free hours",
         "expiry": "Expired:",
@@ -25,6 +29,11 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "|From prepaid hours (min)|At the hourly rate (min)",
     },
     "nl": {
+        "billable": "te factureren",
+        "hours_left": "Resterende uren",
+        "time_owed": "Verschuldigde tijd",
+        "task_header": "Datum|Medewerker|Uitgevoerd werk|Gewerkt|Gefactureerd"
+        "|Inbegrepen of te factureren",
         "purchase": "Aankoop",
         "grant": "Gratis uren",
         "expiry": "Vervallen:",
@@ -41,6 +50,10 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "|Van vooraf betaalde uren (min)|Tegen uurtarief (min)",
     },
     "fr": {
+        "billable": "facturable",
+        "hours_left": "Heures restantes",
+        "time_owed": "Temps dû",
+        "task_header": "Date|Intervenant|Travail effectué|Travail|Facturé|Inclus ou facturable",
         "purchase": "Achat",
         "grant": "Heures offertes",
         "expiry": "Expiré :",
