@@ -25,8 +25,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "refused": "not billed: quote refused",
         "unquoted": "not billed",
         "total": "Total",
-        "header": "Date|Ticket|Subject|Staff|Worked (min)|Billed (min)"
-        "|From prepaid hours (min)|At the hourly rate (min)",
+        "header": "Date|Ticket|Subject|Staff|Worked|Billed|From prepaid hours|At the hourly rate",
     },
     "nl": {
         "billable": "te factureren",
@@ -46,8 +45,8 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "refused": "niet gefactureerd: offerte geweigerd",
         "unquoted": "niet gefactureerd",
         "total": "Totaal",
-        "header": "Datum|Ticket|Onderwerp|Medewerker|Gewerkt (min)|Gefactureerd (min)"
-        "|Van vooraf betaalde uren (min)|Tegen uurtarief (min)",
+        "header": "Datum|Ticket|Onderwerp|Medewerker|Gewerkt|Gefactureerd"
+        "|Van vooraf betaalde uren|Tegen uurtarief",
     },
     "fr": {
         "billable": "facturable",
@@ -66,8 +65,8 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "refused": "non facturé : devis refusé",
         "unquoted": "non facturé",
         "total": "Total",
-        "header": "Date|Ticket|Objet|Intervenant|Travail (min)|Facturé (min)"
-        "|Sur les heures prépayées (min)|Au tarif horaire (min)",
+        "header": "Date|Ticket|Objet|Intervenant|Travail|Facturé"
+        "|Sur les heures prépayées|Au tarif horaire",
     },
 }
 

@@ -58,7 +58,9 @@ def _check_xlsx(data: bytes, expected: list[list[object]]) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet is not None
     rows = [list(row) for row in sheet.iter_rows()]
-    assert [[c.value for c in row][: len(want)] for row, want in zip(rows, expected)] == [
+    assert len(rows) == len(expected)
+    got = [[c.value for c in row][: len(want)] for row, want in zip(rows, expected, strict=True)]
+    assert got == [
         [
             v
             if not isinstance(v, int) or isinstance(v, bool)
@@ -67,7 +69,6 @@ def _check_xlsx(data: bytes, expected: list[list[object]]) -> None:
         ]
         for want in expected
     ]
-    assert len(rows) == len(expected)
     for row in rows[1:]:
         for cell in row:
             if isinstance(cell.value, datetime):
