@@ -11,8 +11,10 @@ import openpyxl
 
 from maildesk.billing.amounts import Amounts
 from maildesk.billing.lines import WorkLine
-from maildesk.billing.sheets import Layout, csv_bytes, xlsx_bytes
+from maildesk.billing.sheets import Duration, Layout, Money, csv_bytes, xlsx_bytes
+from maildesk.billing.statements import Statement, timesheet_rows
 from maildesk.billing.timesheet import TaskLine, task_rows
+from maildesk.core.config import settings_from_toml
 from maildesk.core.money import spreadsheet_format
 
 NBSP = "\u00a0"
@@ -62,3 +64,34 @@ def test_no_rate_no_amount_columns_and_time_owed() -> None:
     assert rows[0] == ["Date", "Staff", "Work done", "Worked", "Billed", "Included or billable"]
     assert rows[-1][0] == "Time owed"
     assert rows[-1][4].minutes == 45  # type: ignore[union-attr]
+
+
+def test_weekly_statement_rows_price_time_at_the_rate() -> None:
+    """The statement's workbook: h:mm durations and, under a rate, the amounts per line."""
+    settings = settings_from_toml(
+        '[policies.default.billing]\nkind = "hourly"\nhourly_rate = 85.0\n'
+        '[[clients]]\nid = "praktijk"\nname = "Praktijk"\nlanguage = "nl"\n',
+        "site.toml",
+    )
+    line = _line(50, 50, "billable").line
+    statement = Statement(
+        client_key="praktijk",
+        client_name="Praktijk",
+        language="nl",
+        monday=date(2026, 11, 23),
+        zone="Europe/Brussels",
+        opening=0,
+        closing=0,
+        remaining=0,
+        movements=(),
+        lines=(line, line),
+    )
+    rows = timesheet_rows(statement, settings)
+    assert rows[0][-1] == "Bedrag"  # no VAT set: one amount column
+    # By hand: 50 min at 85/h = 70.8333… → 70.83 per line; the total adds the lines.
+    assert [row[-1] for row in rows[1:]] == [
+        Money(Decimal("70.83"), f"€{NBSP}70,83"),
+        Money(Decimal("70.83"), f"€{NBSP}70,83"),
+        Money(Decimal("141.66"), f"€{NBSP}141,66"),
+    ]
+    assert rows[-1][4] == Duration(100)
