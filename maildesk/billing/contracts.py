@@ -32,8 +32,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
+from maildesk.core.money import Price, format_price, to_cents
 from maildesk.core.policy import BillingConfig
 from maildesk.core.rounding import Rounding, cap_to_quote
 
@@ -49,6 +51,7 @@ __all__ = [
     "decide",
     "format_rate",
     "group_total",
+    "hourly_rate",
     "low_balance_threshold",
     "terms_for",
 ]
@@ -172,8 +175,16 @@ def low_balance_threshold(billing: BillingConfig, last_bundle_minutes: int) -> i
     return max(by_hours, by_percent)
 
 
-def format_rate(billing: BillingConfig) -> str | None:
-    """The hourly rate as mails show it (``60.00 EUR/h``), or None when there is none."""
+def hourly_rate(billing: BillingConfig) -> Decimal | None:
+    """The policy's hourly rate (excluding VAT) as an exact amount, or None when it has none."""
     if billing.hourly_rate <= 0:
         return None
-    return f"{billing.hourly_rate:.2f} {billing.currency}/h"
+    return to_cents(str(billing.hourly_rate))
+
+
+def format_rate(billing: BillingConfig, language: str) -> str | None:
+    """The hourly rate as the client reads it (``60,00 €/h HTVA (71,76 €/h TVAC)``), or None."""
+    rate = hourly_rate(billing)
+    if rate is None:
+        return None
+    return format_price(Price.of(rate, billing.vat_percent), billing.currency, language, "/h")

@@ -221,7 +221,7 @@ def _build(
                 client_key=client.key,
                 client_name=client.name,
                 currency=billing.currency if billing else "",
-                vat_percent=Decimal(str(billing.vat_percent)) if billing else ZERO,
+                vat_percent=(billing.vat_percent or ZERO) if billing else ZERO,
             )
         rate = None
         if billing is not None and billing.hourly_rate > 0:

@@ -44,6 +44,12 @@ class WorkLine:
     """Billed beyond a prepaid contract without a rate: owed until the next purchase."""
     reason: str = ""
     """Why a correction was booked (category ``correction``); empty for work."""
+    key: str = ""
+    """The booking's idempotency key (its first row's)."""
+    note: str = ""
+    """Where the booking came from (the ``#time`` line, or why held time was billed)."""
+    last_id: int = 0
+    """The id of its last ledger row."""
 
 
 @functools.cache
@@ -51,6 +57,8 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
     """The work rows (columns only) under the named filters, built once per combination."""
     query = (
         select(
+            LedgerEntry.id,
+            LedgerEntry.note,
             LedgerEntry.client_id,
             LedgerEntry.idempotency_key,
             LedgerEntry.at,
@@ -60,7 +68,6 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
             LedgerEntry.raw_minutes,
             LedgerEntry.bundle_id,
             LedgerEntry.billing_group,
-            LedgerEntry.note,
             Ticket.number,
             Ticket.subject,
         )
@@ -78,6 +85,8 @@ def _query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
         query = query.where(LedgerEntry.at >= bindparam("start"))
     if "end" in filters:
         query = query.where(LedgerEntry.at < bindparam("end"))
+    if "after_id" in filters:
+        query = query.where(LedgerEntry.id > bindparam("after_id"))
     return query
 
 
@@ -88,9 +97,16 @@ def work_lines(
     ticket_id: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    after_id: int | None = None,
 ) -> list[WorkLine]:
-    """The booked entries matching the filters, oldest first."""
-    filters = {"client_id": client_id, "ticket_id": ticket_id, "start": start, "end": end}
+    """The booked entries matching the filters (``after_id``: rows after that one), oldest first."""
+    filters = {
+        "client_id": client_id,
+        "ticket_id": ticket_id,
+        "start": start,
+        "end": end,
+        "after_id": after_id,
+    }
     given = {name: value for name, value in filters.items() if value is not None}
     return _fold(session.execute(_query(frozenset(given)), given))
 
@@ -119,9 +135,12 @@ def _fold(rows: Iterable[Any]) -> list[WorkLine]:
                 ticket_subject=row.subject or "",
                 actor=row.actor,
                 category=row.reference,
+                key=key,
+                note=row.note or "",
             )
             if row.billing_group == CORRECTION_GROUP:
                 line.category, line.reason = CORRECTION_GROUP, row.note
+        line.last_id = max(line.last_id, row.id)
         billed = -row.minutes
         line.raw += row.raw_minutes
         line.billed += billed

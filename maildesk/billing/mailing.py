@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from maildesk.core.config import Settings
 from maildesk.notify.audience import screen
 from maildesk.notify.context import MailContext
-from maildesk.notify.outbox import Draft, enqueue
+from maildesk.notify.outbox import Draft, MailAttachment, enqueue
 from maildesk.store.directory import ClientInfo
 from maildesk.store.models import Client, Contact, Event, Message, Ticket
 
@@ -102,6 +102,7 @@ def queue(
     *,
     ticket: Ticket | None = None,
     auto: bool = True,
+    attachments: tuple[MailAttachment, ...] = (),
     **variables: object,
 ) -> bool:
     """Render ``template`` and queue it to ``to``; with nobody to tell, record that instead.
@@ -133,6 +134,7 @@ def queue(
             in_reply_to=thread_of(session, ticket) if ticket is not None else None,
             ticket_number=ticket.number if ticket is not None else None,
             auto=auto,
+            attachments=attachments,
         ),
         ctx.identity,
         now,

@@ -16,9 +16,8 @@ Rules:
   its hours are used up (its work is overage from the start).
 - Both go to the authorised contacts and the account manager, in the client's
   language, as automatic mail.
-- **Timesheet** (``timesheet``), when the client's ``timesheet_after_task``
-  (else the policy's) says so: after a booking, the ticket's requester gets
-  every entry of the ticket so far and the prepaid hours left.
+
+The task's timesheet, when a ticket is resolved, is :mod:`maildesk.billing.timesheet`.
 """
 
 from __future__ import annotations
@@ -29,17 +28,14 @@ from sqlalchemy.orm import Session
 
 from maildesk.billing.contracts import format_rate, low_balance_threshold
 from maildesk.billing.ledger import Bundle
-from maildesk.billing.lines import work_lines
-from maildesk.billing.mailing import client_language, local_date, notice_recipients, queue
-from maildesk.billing.mailing import staff_name as _staff_name
-from maildesk.billing.statements import balance_text, billed_text
+from maildesk.billing.mailing import client_language, notice_recipients, queue
 from maildesk.core.durations import format_minutes
 from maildesk.core.policy import BillingConfig
 from maildesk.notify.context import MailContext
-from maildesk.store.models import Client, Ticket
+from maildesk.store.models import Client
 from maildesk.store.once import claim
 
-__all__ = ["balance_notices", "send_timesheet", "timesheet_enabled"]
+__all__ = ["balance_notices"]
 
 
 def balance_notices(
@@ -73,7 +69,7 @@ def balance_notices(
             to,
             now,
             client_name=client.name,
-            rate=format_rate(billing),
+            rate=format_rate(billing, language),
             portal_url=ctx.portal_url(client.key, to),
         )
         return ("balance_zero",)
@@ -95,46 +91,3 @@ def balance_notices(
         portal_url=ctx.portal_url(client.key, to),
     )
     return ("low_balance",)
-
-
-def timesheet_enabled(ctx: MailContext, client: Client, billing: BillingConfig) -> bool:
-    cfg = ctx.settings.client(client.key)
-    if cfg is not None and cfg.timesheet_after_task is not None:
-        return cfg.timesheet_after_task
-    return billing.timesheet_after_task
-
-
-def send_timesheet(
-    session: Session,
-    ctx: MailContext,
-    ticket: Ticket,
-    client: Client,
-    remaining: int | None,
-    now: datetime,
-) -> bool:
-    """Mail the ticket's requester its time entries so far and the prepaid hours left."""
-    zone = ctx.settings.service.timezone
-    entries = [
-        {
-            "date": local_date(line.at, zone),
-            "who": _staff_name(ctx.settings, line.actor),
-            "raw": format_minutes(line.raw),
-            "billed": billed_text(line, ticket.language),
-        }
-        for line in work_lines(session, ticket_id=ticket.id)
-    ]
-    return queue(
-        session,
-        ctx,
-        "timesheet",
-        ticket.language,
-        (ticket.requester,),
-        now,
-        ticket=ticket,
-        tag=ctx.numbers.tag(ticket.number),
-        number=ticket.number,
-        subject=ticket.subject,
-        client_name=client.name,
-        entries=entries,
-        remaining=balance_text(remaining, ticket.language) if remaining is not None else None,
-    )

@@ -104,7 +104,7 @@ def create_quote(
         name=name,
         hours=format_minutes(minutes),
         description=quote.description,
-        rate=format_rate(policy.billing),
+        rate=format_rate(policy.billing, ticket.language),
         portal_url=ctx.portal_url(client.key if client else None, to),
     )
     return quote

@@ -15,7 +15,9 @@ Rules (when and to whom it is sent: :mod:`maildesk.billing.weekly`):
   balance below zero is time owed beyond a prepaid contract without a rate,
   which the next purchase pays first.
 - **Attachments**: the timesheet as CSV and as .xlsx, the same rows
-  (:mod:`maildesk.billing.sheets`).
+  (:mod:`maildesk.billing.sheets`): dates as dates, durations as ``h:mm``,
+  amounts at the rate (where the policy has one) as currency cells, printed
+  A4 landscape one page wide, like a task's timesheet.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from maildesk.billing.amounts import Amounts
 from maildesk.billing.ledger import (
     DEBT_REFERENCE,
     RATE_REFERENCE,
@@ -37,11 +40,12 @@ from maildesk.billing.ledger import (
 )
 from maildesk.billing.lines import WorkLine, work_lines_by_client
 from maildesk.billing.mailing import client_language, staff_name
-from maildesk.billing.sheets import Cell, csv_bytes, xlsx_bytes
+from maildesk.billing.sheets import Cell, Duration, Layout, csv_bytes, xlsx_bytes
 from maildesk.billing.words import WORDS, date_range
 from maildesk.core.config import Settings
 from maildesk.core.durations import format_minutes
 from maildesk.core.localtime import format_day
+from maildesk.core.money import spreadsheet_format
 from maildesk.notify.context import MailContext
 from maildesk.notify.outbox import MailAttachment
 from maildesk.notify.render import Rendered
@@ -185,12 +189,14 @@ def describe(entry: LedgerEntry, language: str) -> str:
     return f"{words[entry.kind]} {entry.reference}".strip()
 
 
-def billed_text(line: WorkLine, language: str) -> str:
-    """A line's billed time with what it is: at the rate, owed, included, held."""
+def billed_text(line: WorkLine, language: str, amounts: Amounts | None = None) -> str:
+    """A line's billed time with what it is: at the rate (and its amount), owed, included, held."""
     words = WORDS[language]
     text = format_minutes(line.billed)
     if line.at_rate:
-        text += f" ({format_minutes(line.at_rate)} {words['at_rate']})"
+        price = amounts.price(line.at_rate) if amounts is not None else None
+        cost = f": {amounts.text(price)}" if amounts is not None and price is not None else ""
+        text += f" ({format_minutes(line.at_rate)} {words['at_rate']}{cost})"
     if line.owed:
         text += f" ({format_minutes(line.owed)} {words['owed']})"
     if not line.billed and line.category in ("included", "held", "refused", "unquoted"):
@@ -214,25 +220,47 @@ def balance_text(minutes: int, language: str) -> str:
 
 
 def timesheet_rows(statement: Statement, settings: Settings) -> list[list[Cell]]:
-    """Header, one row per work line, totals: the table both attachments hold."""
+    """Header, one row per work line, totals: the table both attachments hold.
+
+    Dates are dates and durations ``h:mm`` cells; where the client's policy has
+    a rate, the amount of the time billed at it (excl. and incl. VAT), rounded
+    once per line (:mod:`maildesk.billing.amounts`).
+    """
     words = WORDS[statement.language]
-    rows: list[list[Cell]] = [list(words["header"].split("|"))]
+    amounts = _amounts(statement, settings)
+    rows: list[list[Cell]] = [[*words["header"].split("|"), *amounts.headers()]]
+    prices = []
     for line in statement.lines:
+        price = amounts.price(line.at_rate) if line.at_rate else None
+        prices.append(price)
         rows.append(
             [
-                _day(line.at, statement.zone),
+                _local_day(line.at, statement.zone),
                 line.ticket_number,
                 line_subject(line, statement.language),
                 staff_name(settings, line.actor),
-                line.raw,
-                line.billed,
-                line.drawn,
-                line.at_rate,
+                Duration(line.raw),
+                Duration(line.billed),
+                Duration(line.drawn),
+                Duration(line.at_rate),
+                *amounts.cells(price),
             ]
         )
-    totals = [sum(int(r[i]) for r in rows[1:]) for i in range(4, 8)]
-    rows.append([words["total"], "", "", "", *totals])
+    totals = [
+        Duration(sum(getattr(line, name) for line in statement.lines))
+        for name in ("raw", "billed", "drawn", "at_rate")
+    ]
+    rows.append([words["total"], "", "", "", *totals, *amounts.cells(amounts.total(prices))])
     return rows
+
+
+def _amounts(statement: Statement, settings: Settings) -> Amounts:
+    _, policy = settings.policy_for(statement.client_key)
+    return Amounts.of(policy.billing, statement.language)
+
+
+def _local_day(when: datetime, zone: str) -> date:
+    return when.astimezone(ZoneInfo(zone)).date()
 
 
 def render_statement(
@@ -250,6 +278,7 @@ def render_statement(
         }
         for m in statement.movements
     ]
+    amounts = _amounts(statement, ctx.settings)
     entries = [
         {
             "date": _day(line.at, zone),
@@ -257,7 +286,7 @@ def render_statement(
             "subject": line_subject(line, statement.language),
             "who": staff_name(ctx.settings, line.actor),
             "raw": format_minutes(line.raw),
-            "billed": billed_text(line, statement.language),
+            "billed": billed_text(line, statement.language, amounts),
         }
         for line in statement.lines
     ]
@@ -277,8 +306,10 @@ def render_statement(
     )
     rows = timesheet_rows(statement, ctx.settings)
     name = f"timesheet-{statement.client_key}-{statement.week}"
+    currency = spreadsheet_format(amounts.currency, statement.language)
+    layout = Layout(currency, one_page=False)
     attachments = (
         MailAttachment(f"{name}.csv", "text/csv", csv_bytes(rows)),
-        MailAttachment(f"{name}.xlsx", XLSX, xlsx_bytes(statement.week, rows)),
+        MailAttachment(f"{name}.xlsx", XLSX, xlsx_bytes(statement.week, rows, layout)),
     )
     return rendered, attachments

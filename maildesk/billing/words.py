@@ -9,6 +9,10 @@ __all__ = ["MONTHS", "WORDS", "date_range"]
 
 WORDS: Final[dict[str, dict[str, str]]] = {
     "en": {
+        "billable": "billable",
+        "hours_left": "Hours left",
+        "time_owed": "Time owed",
+        "task_header": "Date|Staff|Work done|Worked|Billed|Included or billable",
         "purchase": "Purchase",
         "grant": "Free hours",
         "expiry": "Expired:",
@@ -22,10 +26,14 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "refused": "not billed: quote refused",
         "unquoted": "not billed",
         "total": "Total",
-        "header": "Date|Ticket|Subject|Staff|Worked (min)|Billed (min)"
-        "|From prepaid hours (min)|At the hourly rate (min)",
+        "header": "Date|Ticket|Subject|Staff|Worked|Billed|From prepaid hours|At the hourly rate",
     },
     "nl": {
+        "billable": "te factureren",
+        "hours_left": "Resterende uren",
+        "time_owed": "Verschuldigde tijd",
+        "task_header": "Datum|Medewerker|Uitgevoerd werk|Gewerkt|Gefactureerd"
+        "|Inbegrepen of te factureren",
         "purchase": "Aankoop",
         "grant": "Gratis uren",
         "expiry": "Vervallen:",
@@ -39,10 +47,14 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "refused": "niet gefactureerd: offerte geweigerd",
         "unquoted": "niet gefactureerd",
         "total": "Totaal",
-        "header": "Datum|Ticket|Onderwerp|Medewerker|Gewerkt (min)|Gefactureerd (min)"
-        "|Van vooraf betaalde uren (min)|Tegen uurtarief (min)",
+        "header": "Datum|Ticket|Onderwerp|Medewerker|Gewerkt|Gefactureerd"
+        "|Van vooraf betaalde uren|Tegen uurtarief",
     },
     "fr": {
+        "billable": "facturable",
+        "hours_left": "Heures restantes",
+        "time_owed": "Temps dû",
+        "task_header": "Date|Intervenant|Travail effectué|Travail|Facturé|Inclus ou facturable",
         "purchase": "Achat",
         "grant": "Heures offertes",
         "expiry": "Expiré :",
@@ -56,8 +68,8 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "refused": "non facturé : devis refusé",
         "unquoted": "non facturé",
         "total": "Total",
-        "header": "Date|Ticket|Objet|Intervenant|Travail (min)|Facturé (min)"
-        "|Sur les heures prépayées (min)|Au tarif horaire (min)",
+        "header": "Date|Ticket|Objet|Intervenant|Travail|Facturé"
+        "|Sur les heures prépayées|Au tarif horaire",
     },
 }
 

@@ -26,7 +26,10 @@ line, inside the mail's transaction. Rules (the ledger's own are in
   held lines owe once they may be billed (a quote accepted, ``#billable``).
 - Under ``quote_required``, the staff member who books time on a ticket
   without an accepted quote is told once per ticket (``unquoted_time``).
-- Then the notices (low balance, used up) and, if configured, the timesheet.
+- Then the notices (low balance, used up). The task's timesheet goes out when
+  the ticket is resolved (:mod:`maildesk.billing.timesheet`); the line's
+  ``description`` (the text after ``#time``'s duration) is kept for it in the
+  ``time_booked`` event.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.billing import contracts, groups, ledger
 from maildesk.billing.mailing import queue
-from maildesk.billing.notices import balance_notices, send_timesheet, timesheet_enabled
+from maildesk.billing.notices import balance_notices
 from maildesk.notify.context import MailContext
 from maildesk.store.models import Client, Event, LedgerEntry, Ticket
 from maildesk.store.once import claim, claimed
@@ -64,7 +67,7 @@ class WorkBooking:
     remaining: int | None = None
     """Prepaid minutes left after the booking (None: not a prepaid contract)."""
     notices: tuple[str, ...] = ()
-    """Mails queued: ``low_balance``, ``balance_zero``, ``timesheet``, ``unquoted_time``."""
+    """Mails queued: ``low_balance``, ``balance_zero``, ``unquoted_time``."""
     owed: int = 0
     """Minutes beyond a prepaid contract without a rate: owed, paid by the next purchase."""
 
@@ -78,15 +81,15 @@ def record_work(
     key: str,
     *,
     source: str = "",
-    timesheet: bool = True,
+    description: str = "",
     scope: contracts.Scope | None = None,
 ) -> WorkBooking:
     """Book ``raw_minutes`` of work by ``actor`` on ``ticket`` (see the module's rules).
 
     ``source`` says where the entry came from for people (e.g. the mail's
-    Message-ID and line). ``timesheet=False`` skips the timesheet mail, for
-    all but the last ``#time`` line of one staff mail. ``scope`` is the line's
-    own mark (``#time 30m #included``), which wins over the ticket's.
+    Message-ID and line); ``description`` what the work was, for the task's
+    timesheet. ``scope`` is the line's own mark (``#time 30m #included``),
+    which wins over the ticket's.
     """
     if raw_minutes <= 0:
         raise ValueError(f"work time must be positive, not {raw_minutes} minutes")
@@ -118,13 +121,14 @@ def record_work(
                     "key": stored,
                     "minutes": raw_minutes,
                     "source": source,
+                    "description": description,
                     "scope": scope,
                 },
             )
         )
         return WorkBooking("held", raw_minutes)
     return _book(
-        session, ctx, ticket, client, raw_minutes, actor, stored, source, now, timesheet, scope
+        session, ctx, ticket, client, raw_minutes, actor, stored, source, now, description, scope
     )
 
 
@@ -151,10 +155,10 @@ def release_held(session: Session, ctx: MailContext, ticket: Ticket) -> list[Wor
             str(event.detail["key"]),
             str(event.detail.get("source", "")),
             now,
-            timesheet=i == len(pending) - 1,
+            description=str(event.detail.get("description") or ""),
             scope=_scope(event.detail.get("scope")),
         )
-        for i, event in enumerate(pending)
+        for event in pending
     ]
 
 
@@ -171,9 +175,7 @@ def release(session: Session, ctx: MailContext, ticket: Ticket, actor: str, why:
     key = ledger.entry_key(f"release:{ticket.id}:{group.name}:{group.billed}")
     if ledger.is_booked(session, key):
         return 0
-    booking = _book(
-        session, ctx, ticket, client, 0, actor, key, why, ctx.clock.now(), timesheet=False
-    )
+    booking = _book(session, ctx, ticket, client, 0, actor, key, why, ctx.clock.now())
     return booking.billed
 
 
@@ -187,7 +189,7 @@ def _book(
     key: str,
     source: str,
     now: datetime,
-    timesheet: bool,
+    description: str = "",
     scope: contracts.Scope | None = None,
 ) -> WorkBooking:
     _, policy = ctx.settings.policy_for(client.key)
@@ -292,12 +294,6 @@ def _book(
         )
     if decision.category == "unquoted" and _tell_unquoted(session, ctx, ticket, actor, now):
         notices = (*notices, "unquoted_time")
-    if (
-        timesheet
-        and timesheet_enabled(ctx, client, billing)
-        and send_timesheet(session, ctx, ticket, client, remaining, now)
-    ):
-        notices = (*notices, "timesheet")
     session.add(
         Event(
             ticket_id=ticket.id,
@@ -313,6 +309,7 @@ def _book(
                 "owed": owed,
                 "category": category,
                 "group": group.name,
+                "description": description,
             },
         )
     )

@@ -10,6 +10,7 @@ billed. Each client follows one policy; the four real contracts in
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -356,7 +357,8 @@ class BillingConfig(_Model):
     minimum_minutes: Annotated[int, Field(ge=0)] = 0
     hourly_rate: Annotated[float, Field(ge=0)] = 0.0
     currency: str = "EUR"
-    vat_percent: Annotated[float, Field(ge=0, le=100)] = 0.0
+    vat_percent: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    """VAT added to the rate's amounts (``hourly_rate`` is excluding VAT); unset: none shown."""
     starter_grant_hours: Annotated[float, Field(ge=0)] = 0.0
     low_balance_hours: Annotated[float, Field(ge=0)] = 0.0
     low_balance_percent: Annotated[float, Field(ge=0, le=100)] = 0.0

@@ -10,8 +10,12 @@ Commands:
 
 ``#time DURATION``
     Work time, in any form :func:`~maildesk.core.durations.parse_duration`
-    reads (``1h30``, ``45m``, ``1:30``, ``1.5h`` …); the whole rest of the line
-    is the duration, so a note after it is a problem, never silently dropped.
+    reads (``1h30``, ``45m``, ``1:30``, ``1.5h`` …), then, optionally, what the
+    work was: ``#time 1h30 migrated the course backups`` (the task's timesheet
+    shows it). When the whole rest of the line is not a duration, its first
+    word must be one with a unit (``1h30``, ``45m``, ``1:30``; a bare ``1`` is
+    ambiguous) and the rest is the description; otherwise the line is a
+    problem, never silently dropped.
 ``#internal``
     The reply is an internal note: nothing goes to the client.
 ``#priority high|normal|low`` / ``#status open|waiting|resolved|closed``
@@ -178,7 +182,15 @@ def _time(args: str) -> _Args:
     try:
         return _Args(minutes=parse_duration(args), value=scope)
     except DurationError as error:
-        raise _ArgumentError(f"#time: {error}") from None
+        # What the work was may follow the duration: #time 1h30 migrated the backups.
+        first, _, rest = args.partition(" ")
+        try:
+            if first.isdigit():
+                raise DurationError(first)
+            minutes = parse_duration(first)
+        except DurationError:
+            raise _ArgumentError(f"#time: {error}") from None
+        return _Args(minutes=minutes, value=scope, text=rest.strip() or None)
 
 
 def _assign(args: str) -> _Args:

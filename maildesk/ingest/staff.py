@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from maildesk.billing.contracts import Scope
 from maildesk.billing.groups import begin_intervention
 from maildesk.billing.quotes import create_quote
+from maildesk.billing.timesheet import send_task_timesheet
 from maildesk.billing.work import record_work, release
 from maildesk.core.config import Settings
 from maildesk.ingest.commands import Command, CommandProblem, ParsedReply, parse_commands
@@ -41,6 +42,7 @@ from maildesk.sla.clock import (
 from maildesk.sla.paging import acknowledge, is_page_reply
 from maildesk.store.models import Client, Event, Message, Ticket
 
+ENDED = ("resolved", "closed")
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|antw|réf|tr|fwd?)\s*:\s*)+", re.I)
 
 
@@ -199,7 +201,7 @@ def _apply(
     ctx: PipelineContext,
     now: datetime,
     *,
-    last_time_line: int,
+    reply_text: str,
 ) -> None:
     actor = mail.sender
     detail: dict[str, object] = {"line": command.raw}
@@ -220,7 +222,7 @@ def _apply(
             actor,
             f"time:{mail.message_id}:{command.line_no}",
             source=command.raw,
-            timesheet=command.line_no == last_time_line,
+            description=command.text or _first_line(reply_text),
             scope=_line_scope(command.value),
         )
         detail.update(minutes=command.minutes, booking=booking.status, billed=booking.billed)
@@ -232,6 +234,11 @@ def _apply(
             ticket_id=ticket.id, at=now, kind=f"command_{command.name}", actor=actor, detail=detail
         )
     )
+
+
+def _first_line(text: str) -> str:
+    """The first line of the reply's text: what the work was when ``#time`` does not say."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _line_scope(value: str | None) -> Scope | None:
@@ -311,9 +318,11 @@ def staff_mail(
         return
     # The scope of the work (#billable, #included) first, so that #time books under it.
     ordered = sorted(parsed.commands, key=lambda c: c.name not in ("billable", "included"))
-    time_lines = [c.line_no for c in parsed.commands if c.name == "time"]
+    ended = ticket.status in ENDED
     for command in ordered:
-        _apply(session, ticket, command, mail, ctx, now, last_time_line=max(time_lines, default=0))
+        _apply(session, ticket, command, mail, ctx, now, reply_text=parsed.text)
+    if not ended and ticket.status in ENDED:  # the task is done: its timesheet, if due
+        send_task_timesheet(session, ctx, ticket, now)
     # A reply to the [PAGE] mail itself is an internal ack, never relayed to the client.
     internal = any(c.name == "internal" for c in parsed.commands) or is_page_reply(
         session, mail.in_reply_to

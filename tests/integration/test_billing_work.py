@@ -21,9 +21,11 @@ from maildesk.billing.ledger import (
     topup,
 )
 from maildesk.billing.quotes import answer_quote, create_quote
+from maildesk.billing.timesheet import send_task_timesheet
 from maildesk.billing.work import WorkBooking, record_work
 from maildesk.core.clock import FakeClock
 from maildesk.core.config import Settings, settings_from_toml
+from maildesk.core.durations import format_minutes
 from maildesk.notify.context import MailContext
 from maildesk.notify.render import Renderer
 from maildesk.store.db import Database
@@ -150,6 +152,12 @@ class Desk:
             ticket = session.get(Ticket, ticket_id)
             assert ticket is not None
             return record_work(session, self.ctx, ticket, minutes, actor, key)
+
+    def send_timesheet(self, ticket_id: int) -> bool:
+        with self.db.transaction() as session:
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None
+            return send_task_timesheet(session, self.ctx, ticket, self.clock.now())
 
     def topup(self, client: str, minutes: int, ref: str, expires: datetime | None = None) -> None:
         with self.db.transaction() as session:
@@ -364,23 +372,27 @@ def test_balance_zero_told_once_then_overage_at_the_rate(desk: Desk) -> None:
     )
     assert len(desk.mails("balance_zero")) == 1
     assert desk.mails("low_balance") == []
-    assert "80.00 EUR/h" in _text(desk.mails("balance_zero")[0])
+    assert "EUR\u00a080.00/h" in _text(desk.mails("balance_zero")[0])
     assert desk.balance("acme") == 0
     rate = [e for e in desk.entries("acme") if e.kind == "adjustment"]
     assert [e.minutes for e in rate] == [30, 60]
 
 
 def test_timesheet_after_each_task(desk: Desk) -> None:
+    """Booking sends nothing; the resolved task gets one timesheet of its lines, once."""
     desk.topup("lms", 600, "INV-1")
     ticket = desk.ticket("lms", "it@lms.example")
-    assert "timesheet" in desk.book(ticket, 50, "a").notices
+    assert "timesheet" not in desk.book(ticket, 50, "a").notices
     desk.book(ticket, 20, "b")
-    sheets = desk.mails("timesheet")
-    assert [m.rcpt_to for m in sheets] == [["it@lms.example"]] * 2
-    text = _text(sheets[-1])
-    assert "Ann — worked: 50 min, billed: 50 min" in text
-    assert "Ann — worked: 20 min, billed: 20 min" in text
-    assert "Hours remaining: 8 h 50 min" in text
+    assert desk.mails("timesheet") == []
+    assert desk.send_timesheet(ticket)
+    assert not desk.send_timesheet(ticket)  # nothing new since: nothing sent
+    [sheet] = desk.mails("timesheet")
+    assert sheet.rcpt_to == ["it@lms.example"]
+    text = _text(sheet)
+    assert "worked: 50 min, billed: 50 min" in text
+    assert "worked: 20 min, billed: 20 min" in text
+    assert f"Hours remaining: {format_minutes(600 - 50 - 20)}" in text
 
 
 # --- approval and quotes ----------------------------------------------------------------

@@ -224,7 +224,7 @@ def test_prepaid_assistance_forty_hours(play: Callable[[str], Played]) -> None:
         f"[#{run.number(t)}]" for t in ("P1", "P2", "P3", "P4")
     ]
     assert [run.billed(t) for t in ("P1", "P2", "P3", "P4")] == [840, 810, 540, 45]
-    left = [_text(s).split("Heures restantes : ")[1].split(" Cordialement")[0] for s in sheets]
+    left = [_text(s).split("Heures restantes : ")[1].split(" Le même relevé")[0] for s in sheets]
     assert left == ["26 h", "12 h 30 min", "3 h 30 min", "2 h 45 min"]
 
     # The renewal invitation goes out once, when the balance crosses 4 h (10 % of 40 h).

@@ -189,15 +189,28 @@ def test_weekly_statement_reaches_the_client_with_its_timesheet(
     sheet = load_workbook(io.BytesIO(_attachment(message, ".xlsx")), read_only=True).active
     xlsx_rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     header, *entries, total = xlsx_rows
-    assert header[:6] == ["Date", "Ticket", "Subject", "Staff", "Worked (min)", "Billed (min)"]
+    assert header[:6] == ["Date", "Ticket", "Subject", "Staff", "Worked", "Billed"]
     assert len(entries) == 5
-    assert sum(row[5] for row in entries) == BILLED_TOTAL == total[5]
-    assert sum(row[4] for row in entries) == sum(w[3] for w in WORK) == total[4]
+    # Durations are h:mm cells (openpyxl reads them as timedeltas), dates real dates.
+    billed = [row[5] for row in entries]
+    assert all(isinstance(v, timedelta) for v in billed)
+    assert all(isinstance(row[0], datetime) for row in entries)
+    minutes = timedelta(minutes=1)
+    assert sum(billed, timedelta()) / minutes == BILLED_TOTAL == total[5] / minutes
+    assert sum((row[4] for row in entries), timedelta()) / minutes == sum(w[3] for w in WORK)
     assert [row[1] for row in entries] == [f"2026-{w[1]:06d}" for w in WORK]
 
     csv_rows = list(csv.reader(io.StringIO(_attachment(message, ".csv").decode("utf-8"))))
-    as_text = [["" if v is None else str(v) for v in row] for row in xlsx_rows]
-    assert csv_rows == as_text
+
+    def as_text(v: object) -> str:
+        if isinstance(v, timedelta):
+            whole = int(v / minutes)
+            return f"{whole // 60}:{whole % 60:02d}"
+        if isinstance(v, datetime):
+            return v.date().isoformat()
+        return "" if v is None else str(v)
+
+    assert csv_rows == [[as_text(v) for v in row] for row in xlsx_rows]
 
     with db.session() as session:
         assert session.scalar(select(OutboxMail.status)) == "sent"

@@ -6,19 +6,25 @@ Loaded from ``tests/conftest.py`` via ``pytest_plugins = ["tests.servers.fixture
   tens of milliseconds and is killed and deleted in a few more, so every test gets its
   own port, maildir, UIDVALIDITY and UIDs and nothing leaks between tests.
 - ``smtp_sink``: a fresh ``SmtpSink`` per test.
+- ``printed_pages``: prints an .xlsx to PDF with LibreOffice headless and counts the
+  pages (``pdfinfo``).
 - ``postgres_url``: an SQLAlchemy URL of a new, empty database created for the test on
   the server named by ``MAILDESK_TEST_POSTGRES_URL`` and dropped afterwards.
 
-A missing server (no ``dovecot`` binary, no or unreachable PostgreSQL) skips the test,
-unless ``MAILDESK_REQUIRE_SERVERS=1`` is set - as in CI - where it fails instead, so a
-broken CI image cannot turn the integration suite into a row of green skips.
+A missing server (no ``dovecot`` or ``soffice`` binary, no or unreachable PostgreSQL)
+skips the test, unless ``MAILDESK_REQUIRE_SERVERS=1`` is set - as in CI - where it fails
+instead, so a broken CI image cannot turn the integration suite into a row of green skips.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,7 +33,7 @@ import pytest
 from tests.servers.dovecot import DovecotServer, find_dovecot
 from tests.servers.smtp_sink import SmtpSink
 
-__all__ = ["dovecot", "postgres_admin_url", "postgres_url", "smtp_sink"]
+__all__ = ["dovecot", "postgres_admin_url", "postgres_url", "printed_pages", "smtp_sink"]
 
 REQUIRE_ENV = "MAILDESK_REQUIRE_SERVERS"
 POSTGRES_ENV = "MAILDESK_TEST_POSTGRES_URL"
@@ -160,3 +166,51 @@ def chromium_path() -> str:
     except ImportError:
         unavailable("playwright is not installed", "install the project's dev dependencies")
     return path
+
+
+# -- LibreOffice (printing a timesheet) ------------------------------------------------
+
+SOFFICE_ENV = "MAILDESK_TEST_SOFFICE"
+
+
+def _printed_pages(soffice: str, workdir: Path, name: str, data: bytes) -> int:
+    """Print ``data`` (an .xlsx) to PDF with LibreOffice headless; the PDF's page count."""
+    source = workdir / name
+    source.write_bytes(data)
+    profile = workdir / "profile"
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(workdir),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    pdf = source.with_suffix(".pdf")
+    info = subprocess.run(
+        ["pdfinfo", str(pdf)], check=True, capture_output=True, text=True, timeout=60
+    )
+    pages = re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE)
+    assert pages is not None, info.stdout
+    return int(pages.group(1))
+
+
+@pytest.fixture
+def printed_pages(tmp_path: Path) -> Callable[[str, bytes], int]:
+    """Pages an .xlsx prints on (LibreOffice headless to PDF, counted by pdfinfo)."""
+    soffice = os.environ.get(SOFFICE_ENV, "").strip() or shutil.which("soffice") or ""
+    if not soffice or not os.access(soffice, os.X_OK):
+        unavailable(
+            "LibreOffice (soffice) not found",
+            f"install it with `apt-get install -y libreoffice-calc-nogui` or set {SOFFICE_ENV}",
+        )
+    if shutil.which("pdfinfo") is None:
+        unavailable("pdfinfo not found", "install it with `apt-get install -y poppler-utils`")
+    return lambda name, data: _printed_pages(soffice, tmp_path, name, data)

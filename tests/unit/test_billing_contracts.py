@@ -7,6 +7,7 @@ the quote's cap), never copied from maildesk's output.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -160,8 +161,12 @@ def test_low_balance_threshold_hours_or_percent_whichever_is_larger() -> None:
 
 
 def test_rate_format() -> None:
-    assert format_rate(HOSTING) == "60.00 EUR/h"
-    assert format_rate(LEARNING) is None
+    nbsp = "\u00a0"
+    assert format_rate(HOSTING, "en") == f"EUR{nbsp}60.00/h"
+    assert format_rate(HOSTING, "fr") == f"60,00{nbsp}€/h"
+    with_vat = HOSTING.model_copy(update={"vat_percent": Decimal("19.6")})
+    assert format_rate(with_vat, "nl") == f"€{nbsp}60,00/h excl. btw (€{nbsp}71,76/h incl. btw)"
+    assert format_rate(LEARNING, "en") is None
 
 
 def test_after_cancellation_minimum_must_fit_the_unit() -> None:

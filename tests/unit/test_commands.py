@@ -135,7 +135,8 @@ def test_quote(line: str, minutes: int, description: str) -> None:
         ("#time 0.3m", "minutes must be a whole number"),
         ("#time 0.01h", "not a whole number of minutes"),
         ("#time lots", "'lots' is not a duration"),
-        ("#time 1h30 fixing the login page", "is not a duration"),
+        ("#time 90 fixing the login page", "is not a duration"),
+        ("#time lots of work", "is not a duration"),
         ("#priority urgent", "#priority takes high, normal or low, not 'urgent'"),
         ("#priority", "#priority takes high, normal or low"),
         ("#status done", "#status takes open, waiting, resolved or closed, not 'done'"),
@@ -312,3 +313,20 @@ def test_every_non_blank_text_line_survives_in_order(lines: list[str]) -> None:
     found = len(reply.commands) + len(reply.problems)
     assert found == sum(line.startswith("#") for line in lines)
     assert "\n#" not in "\n" + reply.text
+
+
+@pytest.mark.parametrize(
+    ("line", "minutes", "text", "scope"),
+    [
+        ("#time 1h30 migrated the course backups", 90, "migrated the course backups", None),
+        ("#time 45m fixed our own mistake #included", 45, "fixed our own mistake", "included"),
+        ("#time 1 h 30", 90, None, None),
+        ("#time 1:15 call", 75, "call", None),
+    ],
+)
+def test_time_may_say_what_the_work_was(
+    line: str, minutes: int, text: str | None, scope: str | None
+) -> None:
+    """The text after the duration describes the work (it goes on the task's timesheet)."""
+    [command] = parse_commands(line).commands
+    assert (command.minutes, command.text, command.value) == (minutes, text, scope)

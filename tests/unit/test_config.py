@@ -198,3 +198,18 @@ def test_staff_authentication_needs_an_authserv_id() -> None:
         settings_from_toml("[service]\nrequire_staff_authentication = true\n", "maildesk.toml")
     assert "maildesk.toml" in str(info.value)
     assert "service" in str(info.value) and "authserv_id" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("150", "less than or equal to 100"),
+        ("-1", "greater than or equal to 0"),
+        ('"x"', "decimal"),
+    ],
+)
+def test_vat_percent_out_of_range_names_the_key(value: str, problem: str) -> None:
+    message = _errors(f"[policies.default.billing]\nvat_percent = {value}\n")
+    assert message.startswith("site.toml:")
+    assert "policies.default.billing.vat_percent" in message
+    assert problem in message

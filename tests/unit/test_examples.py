@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -56,6 +57,9 @@ def test_hosting_support_bills_started_half_hours_at_60() -> None:
     billing = s.policies["default"].billing
     assert (billing.kind, billing.unit_minutes, billing.hourly_rate) == ("hourly", 30, 60.0)
     assert all(c.require_authentication for c in s.clients)
+    # "60 EUR excl. VAT, 71.76 incl.": 60 × (100 + 19.6) / 100 = 71.76.
+    assert billing.vat_percent == Decimal("19.6")
+    assert Decimal(60) * (100 + billing.vat_percent) / 100 == Decimal("71.76")
 
 
 def test_maintenance_subscription_closure_and_cancellation() -> None:

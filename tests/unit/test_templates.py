@@ -226,9 +226,34 @@ TIMESHEET: dict[str, Any] = {
     "subject": "Login page shows error 500",
     "client_name": "Acme University",
     "entries": [
-        {"date": "2026-11-20", "who": "Pieter Janssens", "raw": "1h20", "billed": "1 h 30 min"},
-        {"date": "2026-11-21", "who": "Marie Dubois", "raw": "10m", "billed": "15 min"},
+        {
+            "date": "Friday 20 November 2026",
+            "who": "Pieter Janssens",
+            "description": "migrated the course backups",
+            "raw": "1 h 20 min",
+            "billed": "1 h 30 min",
+            "amount": "EUR 90.00",  # str | None (no rate)
+        },
+        {
+            "date": "Saturday 21 November 2026",
+            "who": "Marie Dubois",
+            "description": "Restarted the service.",
+            "raw": "10 min",
+            "billed": "15 min",
+            "amount": "EUR 22.50",
+        },
+        {
+            "date": "Monday 23 November 2026",
+            "who": "Marie Dubois",
+            "description": "Checked the logs.",
+            "raw": "5 min",
+            "billed": "0 min (included)",
+            "amount": "",  # nothing at the rate
+        },
     ],
+    "worked": "1 h 35 min",
+    "billed": "1 h 45 min",
+    "amount": "EUR 112.50",  # str | None (no rate)
     "remaining": "6 h 15 min",  # str | None (no prepaid hours)
     "support_name": SUPPORT,
 }
@@ -393,7 +418,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "balance_zero": [{"rate": None, "portal_url": None}],
     "low_balance": [{"portal_url": None}],
     "quote_answered": [{"status": "refused"}],
-    "timesheet": [{"remaining": None}],
+    "timesheet": [{"remaining": None, "amount": None}],
     "weekly_statement": [{"purchases": [], "entries": [], "portal_url": None}],
 }
 

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from maildesk.billing.amounts import Amounts
+from maildesk.billing.lines import WorkLine
 from maildesk.billing.mailing import authorised_contacts, client_language, staff_name
 from maildesk.billing.quotes import record_quote_answer
 from maildesk.core.config import Settings
@@ -139,6 +141,20 @@ class _Views:
         )
         return HTMLResponse(body, status_code=status)
 
+    def _money(self, client: Client, language: str) -> dict[str, Any]:
+        """The amount columns of a ledger table: what time at the rate cost, as the client reads it.
+
+        No column under a policy without a rate.
+        """
+        _, policy = self.settings.policy_for(client.key)
+        amounts = Amounts.of(policy.billing, language)
+
+        def cells(line: WorkLine) -> list[str]:
+            price = amounts.price(line.at_rate) if line.at_rate else None
+            return [c if isinstance(c, str) else c.text for c in amounts.cells(price)]
+
+        return {"amount_headers": amounts.headers(), "amount_cells": cells}
+
     def _notice(
         self, language: str, status: int, heading: str, text: str, back: str | None = None
     ) -> HTMLResponse:
@@ -223,6 +239,7 @@ class _Views:
                 base=self._base(token),
                 form_token=self.portal.links.form_token(token),
                 flash=flash,
+                **self._money(client, language),
             )
 
     def ticket(self, request: Request, link: Opened) -> Response:
@@ -239,6 +256,7 @@ class _Views:
                 view=view,
                 base=self._base(token),
                 redact=self.portal.links.redact,
+                **self._money(client, language),
             )
 
     def download(self, request: Request, link: Opened) -> Response:
