@@ -135,22 +135,30 @@ def test_check_config_lists_every_unset_secret(tmp_path: Path) -> None:
     example = ROOT / "config" / "maildesk.example.toml"
     result = maildesk("check-config", "--config", str(example), cwd=tmp_path)
     assert result.returncode == 2
-    assert "2 secret(s) not set" in result.stderr
+    assert "3 secret(s) not set" in result.stderr
     assert "MAILDESK_IMAP_PASSWORD (named by intake.imap[0].password_env) is not set" in (
         result.stderr
+    )
+    assert (
+        "MAILDESK_M365_CLIENT_SECRET (named by intake.imap[1].oauth2.client_secret_env) "
+        "is not set" in result.stderr
     )
     assert "MAILDESK_SMTP_PASSWORD (named by outgoing.smtp.password_env) is not set" in (
         result.stderr
     )
     assert "OK" not in result.stdout
-    env = {"MAILDESK_IMAP_PASSWORD": "x", "MAILDESK_SMTP_PASSWORD": "y"}
+    env = {
+        "MAILDESK_IMAP_PASSWORD": "x",
+        "MAILDESK_SMTP_PASSWORD": "y",
+        "MAILDESK_M365_CLIENT_SECRET": "z",
+    }
     fine = maildesk("check-config", "--config", str(example), env=env, cwd=tmp_path)
     assert fine.returncode == 0, fine.stderr
     assert f"{example}: OK" in fine.stdout
     # `run` stops on the same list before doing anything.
     run = maildesk("run", "--once", "--config", str(example), cwd=tmp_path)
     assert run.returncode == 2
-    assert "2 secret(s) not set" in run.stderr
+    assert "3 secret(s) not set" in run.stderr
 
 
 @pytest.mark.parametrize("hours", ["08:00-12:00,11:00-13:00", "18:00-08:00"])
