@@ -34,6 +34,7 @@ from maildesk.web.portal.export import TABLES, export_csv, export_json, export_r
 from maildesk.web.portal.notices import tell_quote_author
 from maildesk.web.portal.pages import Pages
 from maildesk.web.portal.ratelimit import RateLimiter
+from maildesk.web.portal.service import HEIGHT, WIDTH, service_view
 from maildesk.web.portal.text import words
 
 __all__ = ["SECURITY_HEADERS", "Portal", "create_app"]
@@ -241,6 +242,22 @@ class _Views:
                 redact=self.portal.links.redact,
             )
 
+    def service(self, request: Request, link: Opened) -> Response:
+        """The "Service level" page: the monthly report's figures and a 12-month chart."""
+        token, _, client, language = link
+        zone = self.settings.service.timezone
+        with self.portal.db.session() as session:
+            view = service_view(session, client, zone, self.portal.ctx.clock.now())
+        return self._html(
+            "service",
+            language,
+            view=view,
+            client_name=client.name,
+            base=self._base(token),
+            width=WIDTH,
+            height=HEIGHT,
+        )
+
     def download(self, request: Request, link: Opened) -> Response:
         token, _, client, language = link
         name = request.path_params["name"]
@@ -357,6 +374,7 @@ def create_app(portal: Portal) -> ASGIApp:
         Route("/c/{token}", views._opened(views.page)),
         Route("/c/{token}/t/{number}", views._opened(views.ticket)),
         Route("/c/{token}/quotes/{quote_id:int}", views.answer, methods=["POST"]),
+        Route("/c/{token}/service", views._opened(views.service)),
         Route("/c/{token}/{name}", views._opened(views.download)),
         Route("/", views.nothing),
     ]
