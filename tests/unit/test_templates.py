@@ -362,6 +362,23 @@ SERVICE_REPORT = {
     "support_name": SUPPORT,
 }
 
+TICKET_RESOLVED = {
+    "tag": "[#2026-000042]",
+    "number": "2026-000042",
+    "subject": "Exports fail",
+    "satisfied_url": "https://support.example/portal/s/abc.yes",
+    "unsatisfied_url": "https://support.example/portal/s/abc.no",
+    "support_name": SUPPORT,
+}
+SATISFACTION_UNHAPPY = {
+    "tag": "[#2026-000042]",
+    "number": "2026-000042",
+    "subject": "Exports fail",
+    "client_name": "Acme Learning",
+    "contact": "boss@acme.example",
+    "support_name": SUPPORT,
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack": ACK,
     "ack_missing": ACK_MISSING,
@@ -390,6 +407,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "unquoted_time": UNQUOTED_TIME,
     "queue_digest": QUEUE_DIGEST,
     "service_report": SERVICE_REPORT,
+    "ticket_resolved": TICKET_RESOLVED,
+    "satisfaction_unhappy": SATISFACTION_UNHAPPY,
 }
 
 # Overrides that take the other branch of every if (and the other choices).

@@ -26,7 +26,14 @@ from maildesk.billing.mailing import authorised_contacts, client_language, staff
 from maildesk.billing.quotes import record_quote_answer
 from maildesk.core.config import Settings
 from maildesk.notify.context import MailContext
-from maildesk.notify.links import InvalidLink, LinkScope, PortalLinks, link_key
+from maildesk.notify.links import (
+    InvalidLink,
+    LinkScope,
+    PortalLinks,
+    SatisfactionLink,
+    link_key,
+)
+from maildesk.report.satisfaction import Recorded, record_answer, record_comment
 from maildesk.store.db import Database
 from maildesk.store.models import Client
 from maildesk.web.portal import data
@@ -345,6 +352,83 @@ class _Views:
         )
         return RedirectResponse(f"{self._base(token)}?answered={quote_id}", status_code=303)
 
+    # -- satisfaction --------------------------------------------------------
+
+    def _answer_link(self, token: str, ip: str) -> tuple[SatisfactionLink, Client, str]:
+        """A satisfaction link that holds (signature, age, revocation), with its client."""
+        self._limit("link:" + link_key(token))
+        key = self.portal.links.peek_satisfaction_client(token)
+        if key is None:
+            raise self._invalid(token, "tampered", ip)
+        with self.portal.db.session() as session:
+            client = data.load_client(session, key)
+            if client is not None:
+                session.expunge(client)
+        if client is None or self.settings.client(key) is None:
+            raise self._invalid(token, "unknown client", ip)
+        try:
+            link = self.portal.links.read_satisfaction(
+                token, self.portal.ctx.clock.now(), client.links_revoked_at
+            )
+        except InvalidLink as exc:
+            raise self._invalid(token, exc.reason, ip) from None
+        return link, client, client_language(self.settings, client)
+
+    def satisfaction(self, request: Request) -> Response:
+        """One click from the "resolved" mail: keep the answer, offer a comment."""
+        token = request.path_params["token"]
+        ip = _ip(request)
+        try:
+            link, client, language = self._answer_link(token, ip)
+            with self.portal.db.transaction() as session:
+                ticket = data.client_ticket(session, client, link.ticket)
+                if ticket is None:
+                    raise self._invalid(token, "tampered", ip)
+                outcome = record_answer(
+                    session, self.portal.ctx, ticket, link, self.portal.ctx.clock.now()
+                )
+                if outcome is Recorded.REPLAYED:
+                    raise self._invalid(token, "replayed", ip)
+        except _Refused as refused:
+            return refused.response
+        log.info("portal: %s ticket %s %s (%s)", client.key, link.ticket, link.answer, outcome)
+        return self._satisfaction_page(token, link, language, commented=False)
+
+    def _satisfaction_page(
+        self, token: str, link: SatisfactionLink, language: str, *, commented: bool
+    ) -> HTMLResponse:
+        return self._html(
+            "satisfaction",
+            language,
+            number=link.ticket,
+            answer=link.answer,
+            commented=commented,
+            action=f"{self.portal.prefix}/s/{token}",
+            form_token=self.portal.links.form_token(token),
+        )
+
+    async def satisfaction_comment(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        form = await request.form()
+        sent = str(form.get("form_token", ""))
+        comment = str(form.get("comment", ""))
+        if not self._same_origin(request) or not self.portal.links.form_token_ok(token, sent):
+            language = self.settings.service.language
+            return self._notice(language, 403, words(language)["invalid_title"], "")
+        return await run_in_threadpool(self._comment, token, _ip(request), comment)
+
+    def _comment(self, token: str, ip: str, comment: str) -> Response:
+        try:
+            link, client, language = self._answer_link(token, ip)
+            with self.portal.db.transaction() as session:
+                ticket = data.client_ticket(session, client, link.ticket)
+                now = self.portal.ctx.clock.now()
+                if ticket is None or not record_comment(session, ticket, link, comment, now):
+                    raise self._invalid(token, "replayed", ip)
+        except _Refused as refused:
+            return refused.response
+        return self._satisfaction_page(token, link, language, commented=True)
+
     def _same_origin(self, request: Request) -> bool:
         origin = request.headers.get("origin")
         if origin is None or origin == "null":
@@ -375,6 +459,8 @@ def create_app(portal: Portal) -> ASGIApp:
         Route("/c/{token}/t/{number}", views._opened(views.ticket)),
         Route("/c/{token}/quotes/{quote_id:int}", views.answer, methods=["POST"]),
         Route("/c/{token}/service", views._opened(views.service)),
+        Route("/s/{token}", views.satisfaction, methods=["GET"]),
+        Route("/s/{token}", views.satisfaction_comment, methods=["POST"]),
         Route("/c/{token}/{name}", views._opened(views.download)),
         Route("/", views.nothing),
     ]

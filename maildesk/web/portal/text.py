@@ -72,6 +72,14 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "waited": "Waiting on you (not counted)",
         "open_at_end": "still open at the month's end",
         "chart_title": "Targets met per month (%), last 12 months",
+        "satisfaction_title": "Ticket {number}",
+        "thanks_satisfied": "Thank you: we noted that you are satisfied.",
+        "thanks_unsatisfied": (
+            "Thank you: we noted that you are not satisfied, and we have told the team."
+        ),
+        "comment_label": "Would you like to tell us more? (optional)",
+        "comment_send": "Send",
+        "comment_thanks": "Thank you for your comment.",
         "printed": "Printed {at}",
         "status_open": "open",
         "status_awaiting_info": "waiting for your information",
@@ -147,6 +155,15 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "waited": "Wachten op u (niet meegeteld)",
         "open_at_end": "nog open aan het einde van de maand",
         "chart_title": "Gehaalde termijnen per maand (%), laatste 12 maanden",
+        "satisfaction_title": "Ticket {number}",
+        "thanks_satisfied": "Dank u: we hebben genoteerd dat u tevreden bent.",
+        "thanks_unsatisfied": (
+            "Dank u: we hebben genoteerd dat u niet tevreden bent, en we hebben het team "
+            "verwittigd."
+        ),
+        "comment_label": "Wilt u ons meer vertellen? (niet verplicht)",
+        "comment_send": "Versturen",
+        "comment_thanks": "Dank u voor uw opmerking.",
         "printed": "Afgedrukt {at}",
         "status_open": "open",
         "status_awaiting_info": "wacht op uw informatie",
@@ -223,6 +240,14 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "waited": "En attente de votre part (non compté)",
         "open_at_end": "encore ouvert à la fin du mois",
         "chart_title": "Délais tenus par mois (%), 12 derniers mois",
+        "satisfaction_title": "Ticket {number}",
+        "thanks_satisfied": "Merci : nous avons noté que vous êtes satisfait.",
+        "thanks_unsatisfied": (
+            "Merci : nous avons noté que vous n'êtes pas satisfait, et nous avons prévenu l'équipe."
+        ),
+        "comment_label": "Voulez-vous nous en dire plus ? (facultatif)",
+        "comment_send": "Envoyer",
+        "comment_thanks": "Merci pour votre commentaire.",
         "printed": "Imprimé {at}",
         "status_open": "ouvert",
         "status_awaiting_info": "en attente de vos informations",
