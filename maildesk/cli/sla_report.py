@@ -67,6 +67,7 @@ def as_json(f: ClientFigures) -> dict[str, Any]:
         "previous_billed_minutes": f.previous_billed_minutes,
         "left_minutes": f.left_minutes,
         "months_left": f.months_left,
+        "satisfaction": f.satisfaction,
     }
 
 
@@ -123,6 +124,10 @@ def report(
                 f"  breach: {b.number} {b.target} ({b.priority}) due {_iso(b.due) or '–'}, "
                 f"actual {actual}" + (f" [{waits}]" if waits else "")
             )
+        typer.echo(
+            f"  satisfaction: {f.satisfaction.get('satisfied', 0)} satisfied, "
+            f"{f.satisfaction.get('unsatisfied', 0)} not satisfied"
+        )
         typer.echo(
             f"  worked {format_minutes(f.worked_minutes)}, billed "
             f"{format_minutes(f.billed_minutes)} (month before "

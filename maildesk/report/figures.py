@@ -29,6 +29,9 @@ sweep found breached (an ``sla_breach`` event) in the month and that was still o
 end (``actual`` is then None). Each carries the pauses of its ticket that began before the
 target was decided: the time support waited on the client, which the clock did not count.
 
+**Satisfaction** counts the answers to the "resolved" mail's links kept for the client's
+tickets whose last answer was given in the month (``report/satisfaction.py``).
+
 **Time** worked is the sum of the work entries' worked minutes dated in the month, billed
 the minutes they drew; hours left is the client's balance at the end of the month, and the
 trend compares the month's billed time with the month before (at this month's pace, how
@@ -46,7 +49,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from maildesk.billing.ledger import balances_before
-from maildesk.store.models import Client, Event, LedgerEntry, Ticket
+from maildesk.store.models import Client, Event, LedgerEntry, Satisfaction, Ticket
 
 __all__ = [
     "PRIORITIES",
@@ -346,6 +349,17 @@ def client_figures(session: Session, client: Client, month: Month, zone: str) ->
                 due = _instant(event.detail.get("due"))
                 breaches.append(_breach(ticket, target, due, None, pauses(own)))
     worked, billed = _work(session, client.id, start, end)
+    answers = dict.fromkeys(("satisfied", "unsatisfied"), 0)
+    for answer, count in session.execute(
+        select(Satisfaction.answer, func.count())
+        .where(
+            Satisfaction.client_id == client.id,
+            Satisfaction.answered_at >= start,
+            Satisfaction.answered_at < end,
+        )
+        .group_by(Satisfaction.answer)
+    ):
+        answers[answer] = int(count)
     _, previous_billed = _work(session, client.id, month.previous().start(zone), start)
     left = balances_before(session, [client.id], end)[client.id][0]
     return ClientFigures(
@@ -361,6 +375,7 @@ def client_figures(session: Session, client: Client, month: Month, zone: str) ->
         billed_minutes=billed,
         previous_billed_minutes=previous_billed,
         left_minutes=left,
+        satisfaction=answers,
     )
 
 

@@ -108,6 +108,8 @@ def mail_variables(figures: ClientFigures, zone: str, language: str) -> dict[str
         "previous_billed": format_minutes(figures.previous_billed_minutes),
         "left": format_minutes(figures.left_minutes),
         "months_left": figures.months_left,
+        "satisfied": figures.satisfaction.get("satisfied", 0),
+        "unsatisfied": figures.satisfaction.get("unsatisfied", 0),
     }
 
 

@@ -94,6 +94,7 @@ def test_the_chart_has_a_bar_per_month_with_targets(
             f"{november[0]} / {total} ({round(100 * november[0] / total, 1)} %)"
         )
         assert page.locator("#breaches tbody tr").count() == 2 * november[1]
+        assert page.locator("#satisfaction").inner_text() == "0 satisfied, 0 not satisfied"
         page.screenshot(path=str(artifacts() / "portal-service-level.png"), full_page=True)
         assert not [p for p in problems if "Content Security Policy" in p], problems
         context.close()

@@ -37,7 +37,7 @@ from maildesk.sla.clock import (
     resume_clock,
     start_clock,
 )
-from maildesk.store.models import Client, Event, LedgerEntry, OutboxMail, Ticket
+from maildesk.store.models import Client, Event, LedgerEntry, OutboxMail, Satisfaction, Ticket
 from tests.integration.helpers import settings_for
 from tests.integration.sla_scenario import POLICY, bxl
 
@@ -158,6 +158,14 @@ LEDGER = (
     ("acme", bxl(2026, 12, 1, 9), "work", -15, 15),
 )
 
+# Answers to the "resolved" mail's links: (ticket, answer, when).
+ANSWERS = (
+    ("A", "satisfied", bxl(2026, 11, 2, 13)),
+    ("B", "unsatisfied", bxl(2026, 11, 3, 9)),
+    ("C", "satisfied", bxl(2026, 11, 9, 11)),
+    ("E", "satisfied", bxl(2026, 10, 31, 10)),  # October's: not in November's report
+)
+
 
 def fill(session: Session, settings: Settings) -> None:
     ids = {c.key: c.id for c in session.scalars(select(Client))}
@@ -185,6 +193,18 @@ def fill(session: Session, settings: Settings) -> None:
                 resume_clock(ticket, cal, at)
             else:
                 mark_resolved(ticket, cal, at)
+    by_number = {t.number: t for t in session.scalars(select(Ticket))}
+    for number, answer, at in ANSWERS:
+        ticket = by_number[number]
+        session.add(
+            Satisfaction(
+                ticket_id=ticket.id,
+                client_id=ticket.client_id,
+                answer=answer,
+                link_issued_at=at,
+                answered_at=at,
+            )
+        )
     for n, (client, at, kind, minutes, worked) in enumerate(LEDGER):
         session.add(
             LedgerEntry(
@@ -308,6 +328,11 @@ def test_percentages_match_the_sla_events(
     assert report.worked_minutes == sum(e[4] for e in november if e[2] == "work")
     assert report.billed_minutes == -sum(e[3] for e in november if e[2] == "work")
     assert report.previous_billed_minutes == 120
+    in_month = [a for n, a, at in ANSWERS if start <= at < end]
+    assert report.satisfaction == {
+        "satisfied": in_month.count("satisfied"),
+        "unsatisfied": in_month.count("unsatisfied"),
+    }
     assert report.left_minutes == sum(e[3] for e in LEDGER if e[0] == "acme" and e[1] < end)
 
 
@@ -349,6 +374,7 @@ def test_one_report_per_client_and_month_across_two_daemons(
     assert "Service report 2026-11" in str(acme["Subject"])
     assert "first response: 3 of 5 (60 %)" in text
     assert "resolution: 1 of 4 (25 %)" in text
+    assert "2 satisfied, 1 not satisfied" in text
     assert "ticket B (high)" in text and "waiting on you (not counted)" in text
     beta = mails[("it@beta.example",)]
     assert "Serviceverslag 2026-11" in str(beta["Subject"]), "in the client's language"
@@ -372,6 +398,7 @@ def test_sla_report_command_lists_the_worst_first(
     data: list[dict[str, Any]] = json.loads(run.stdout)
     assert [d["client"] for d in data] == ["acme", "beta"]
     assert data[0]["targets"] == {"met": 4, "total": 9, "percent": 44.4}
+    assert data[0]["satisfaction"] == {"satisfied": 2, "unsatisfied": 1}
     one = subprocess.run(
         [
             MAILDESK,

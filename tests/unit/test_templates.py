@@ -358,6 +358,8 @@ SERVICE_REPORT = {
     "previous_billed": "5 h 30 min",
     "left": "13 h",
     "months_left": 1,
+    "satisfied": 4,
+    "unsatisfied": 1,
     "portal_url": "https://portal.example/p/abc",
     "support_name": SUPPORT,
 }

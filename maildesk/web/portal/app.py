@@ -26,17 +26,11 @@ from maildesk.billing.mailing import authorised_contacts, client_language, staff
 from maildesk.billing.quotes import record_quote_answer
 from maildesk.core.config import Settings
 from maildesk.notify.context import MailContext
-from maildesk.notify.links import (
-    InvalidLink,
-    LinkScope,
-    PortalLinks,
-    SatisfactionLink,
-    link_key,
-)
-from maildesk.report.satisfaction import Recorded, record_answer, record_comment
+from maildesk.notify.links import InvalidLink, LinkScope, PortalLinks, link_key
 from maildesk.store.db import Database
 from maildesk.store.models import Client
 from maildesk.web.portal import data
+from maildesk.web.portal.answers import Answers
 from maildesk.web.portal.export import TABLES, export_csv, export_json, export_records
 from maildesk.web.portal.notices import tell_quote_author
 from maildesk.web.portal.pages import Pages
@@ -89,6 +83,11 @@ class Portal:
         return urlsplit(self.links.base_url).path.rstrip("/")
 
 
+class Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 class Opened(NamedTuple):
     """A request's link that passed every check: its token, scope, client and language."""
 
@@ -96,11 +95,6 @@ class Opened(NamedTuple):
     scope: LinkScope
     client: Client
     language: str
-
-
-class _Refused(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
 
 
 def _security_headers(app: ASGIApp) -> ASGIApp:
@@ -128,6 +122,7 @@ class _Views:
         settings = portal.ctx.settings
         self.pages = Pages(settings.service.timezone)
         self.limiter = RateLimiter(settings.portal.requests_per_minute)
+        self.answers = Answers(self)
 
     @property
     def settings(self) -> Settings:
@@ -152,13 +147,13 @@ class _Views:
     ) -> HTMLResponse:
         return self._html("notice", language, status, heading=heading, text=text, back_url=back)
 
-    def _invalid(self, token: str, reason: str, ip: str) -> _Refused:
+    def _invalid(self, token: str, reason: str, ip: str) -> Refused:
         log.info("portal: link %s from %s refused (%s)", link_key(token), ip, reason)
         # Refusals count per address too: forged links each have their own key.
         self._limit("refused:" + ip)
         t = words(self.settings.service.language)
         text = t["invalid_text"].format(address=self.settings.service.support_address)
-        return _Refused(self._notice(self.settings.service.language, 403, t["invalid_title"], text))
+        return Refused(self._notice(self.settings.service.language, 403, t["invalid_title"], text))
 
     def _limit(self, key: str) -> None:
         wait = self.limiter.allow(key)
@@ -166,10 +161,10 @@ class _Views:
             t = words(self.settings.service.language)
             response = self._notice(self.settings.service.language, 429, t["too_many"], "")
             response.headers["Retry-After"] = str(int(wait) + 1)
-            raise _Refused(response)
+            raise Refused(response)
 
     def _open(self, token: str, ip: str) -> tuple[LinkScope, Client, str]:
-        """The link's scope, its client and the client's language; :class:`_Refused` if not."""
+        """The link's scope, its client and the client's language; :class:`Refused` if not."""
         self._limit("link:" + link_key(token))
         links = self.portal.links
         key = links.peek_client(token)
@@ -202,8 +197,8 @@ class _Views:
         def checked(request: Request) -> Response:
             token = request.path_params["token"]
             try:
-                scope, client, language = self._open(token, _ip(request))
-            except _Refused as refused:
+                scope, client, language = self._open(token, client_ip(request))
+            except Refused as refused:
                 return refused.response
             return view(request, Opened(token, scope, client, language))
 
@@ -291,8 +286,8 @@ class _Views:
     async def answer(self, request: Request) -> Response:
         token = request.path_params["token"]
         try:
-            scope, client, language = await run_in_threadpool(self._open, token, _ip(request))
-        except _Refused as refused:
+            scope, client, language = await run_in_threadpool(self._open, token, client_ip(request))
+        except Refused as refused:
             return refused.response
         t = words(language)
         form = await request.form()
@@ -352,82 +347,28 @@ class _Views:
         )
         return RedirectResponse(f"{self._base(token)}?answered={quote_id}", status_code=303)
 
-    # -- satisfaction --------------------------------------------------------
-
-    def _answer_link(self, token: str, ip: str) -> tuple[SatisfactionLink, Client, str]:
-        """A satisfaction link that holds (signature, age, revocation), with its client."""
-        self._limit("link:" + link_key(token))
-        key = self.portal.links.peek_satisfaction_client(token)
-        if key is None:
-            raise self._invalid(token, "tampered", ip)
-        with self.portal.db.session() as session:
-            client = data.load_client(session, key)
-            if client is not None:
-                session.expunge(client)
-        if client is None or self.settings.client(key) is None:
-            raise self._invalid(token, "unknown client", ip)
-        try:
-            link = self.portal.links.read_satisfaction(
-                token, self.portal.ctx.clock.now(), client.links_revoked_at
-            )
-        except InvalidLink as exc:
-            raise self._invalid(token, exc.reason, ip) from None
-        return link, client, client_language(self.settings, client)
-
     def satisfaction(self, request: Request) -> Response:
-        """One click from the "resolved" mail: keep the answer, offer a comment."""
-        token = request.path_params["token"]
-        ip = _ip(request)
+        """An answer link (``answers.py``): keep the answer, offer a comment."""
         try:
-            link, client, language = self._answer_link(token, ip)
-            with self.portal.db.transaction() as session:
-                ticket = data.client_ticket(session, client, link.ticket)
-                if ticket is None:
-                    raise self._invalid(token, "tampered", ip)
-                outcome = record_answer(
-                    session, self.portal.ctx, ticket, link, self.portal.ctx.clock.now()
-                )
-                if outcome is Recorded.REPLAYED:
-                    raise self._invalid(token, "replayed", ip)
-        except _Refused as refused:
+            return self.answers.answer(request.path_params["token"], client_ip(request))  # type: ignore[no-any-return]
+        except Refused as refused:
             return refused.response
-        log.info("portal: %s ticket %s %s (%s)", client.key, link.ticket, link.answer, outcome)
-        return self._satisfaction_page(token, link, language, commented=False)
-
-    def _satisfaction_page(
-        self, token: str, link: SatisfactionLink, language: str, *, commented: bool
-    ) -> HTMLResponse:
-        return self._html(
-            "satisfaction",
-            language,
-            number=link.ticket,
-            answer=link.answer,
-            commented=commented,
-            action=f"{self.portal.prefix}/s/{token}",
-            form_token=self.portal.links.form_token(token),
-        )
 
     async def satisfaction_comment(self, request: Request) -> Response:
         token = request.path_params["token"]
         form = await request.form()
         sent = str(form.get("form_token", ""))
-        comment = str(form.get("comment", ""))
         if not self._same_origin(request) or not self.portal.links.form_token_ok(token, sent):
             language = self.settings.service.language
             return self._notice(language, 403, words(language)["invalid_title"], "")
-        return await run_in_threadpool(self._comment, token, _ip(request), comment)
+        comment = str(form.get("comment", ""))
+        return await run_in_threadpool(self._comment, token, client_ip(request), comment)
 
     def _comment(self, token: str, ip: str, comment: str) -> Response:
         try:
-            link, client, language = self._answer_link(token, ip)
-            with self.portal.db.transaction() as session:
-                ticket = data.client_ticket(session, client, link.ticket)
-                now = self.portal.ctx.clock.now()
-                if ticket is None or not record_comment(session, ticket, link, comment, now):
-                    raise self._invalid(token, "replayed", ip)
-        except _Refused as refused:
+            return self.answers.comment(token, ip, comment)  # type: ignore[no-any-return]
+        except Refused as refused:
             return refused.response
-        return self._satisfaction_page(token, link, language, commented=True)
 
     def _same_origin(self, request: Request) -> bool:
         origin = request.headers.get("origin")
@@ -446,7 +387,7 @@ class _Views:
         return self._notice(self.settings.service.language, 404, t["not_found"], "")
 
 
-def _ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
     return request.client.host if request.client is not None else "-"
 
 
