@@ -29,6 +29,7 @@ from maildesk.core.clock import FakeClock
 from maildesk.core.config import Settings
 from maildesk.daemon import Maildesk
 from maildesk.report.figures import Month, client_figures
+from maildesk.report.monthly import report_key
 from maildesk.sla.clock import (
     calendar_for,
     mark_resolved,
@@ -38,6 +39,7 @@ from maildesk.sla.clock import (
     start_clock,
 )
 from maildesk.store.models import Client, Event, LedgerEntry, OutboxMail, Satisfaction, Ticket
+from maildesk.store.once import claimed
 from tests.integration.helpers import settings_for
 from tests.integration.sla_scenario import POLICY, bxl
 
@@ -61,6 +63,11 @@ id = "beta"
 name = "Beta"
 language = "nl"
 contacts = [{ email = "it@beta.example", name = "IT", authorised = true }]
+
+[[clients]]
+id = "gamma"
+name = "Gamma"
+contacts = [{ email = "user@gamma.example", name = "User" }]
 """
 
 
@@ -369,6 +376,10 @@ def test_one_report_per_client_and_month_across_two_daemons(
     assert len(parsed) == 4, "October's and November's, each client once"
     mails = {to: m for to, m in parsed if "2026-11" in str(m["Subject"])}
     assert set(mails) == {("boss@acme.example",), ("it@beta.example",)}, "authorised only"
+    with pair[0].db.session() as session:
+        # Gamma has nobody authorised: no report, and its month stays open for a later contact
+        assert not claimed(session, report_key("gamma", Month(2026, 11)))
+        assert claimed(session, report_key("acme", Month(2026, 11)))
     acme = mails[("boss@acme.example",)]
     text = acme.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "Service report 2026-11" in str(acme["Subject"])
@@ -396,7 +407,7 @@ def test_sla_report_command_lists_the_worst_first(
     )
     assert run.returncode == 0, run.stderr
     data: list[dict[str, Any]] = json.loads(run.stdout)
-    assert [d["client"] for d in data] == ["acme", "beta"]
+    assert [d["client"] for d in data] == ["acme", "beta", "gamma"], "nothing decided: last"
     assert data[0]["targets"] == {"met": 4, "total": 9, "percent": 44.4}
     assert data[0]["satisfaction"] == {"satisfied": 2, "unsatisfied": 1}
     one = subprocess.run(
