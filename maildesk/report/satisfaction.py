@@ -26,6 +26,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maildesk.billing.mailing import queue
@@ -92,25 +93,15 @@ def record_answer(
     session: Session, ctx: MailContext, ticket: Ticket, link: SatisfactionLink, now: datetime
 ) -> Recorded:
     """Keep ``link``'s answer for ``ticket`` (see the module notes for what is refused)."""
-    row = session.scalars(
-        select(Satisfaction).where(Satisfaction.ticket_id == ticket.id).with_for_update()
-    ).first()
     if _overtaken(session, ticket, link):
         return Recorded.REPLAYED
+    row = _locked(session, ticket)
     before = row.answer if row is not None else None
-    if row is None:
-        row = Satisfaction(
-            ticket_id=ticket.id,
-            client_id=ticket.client_id,
-            answer=link.answer,
-            comment="",
-            contact=link.contact or "",
-            link_issued_at=link.issued_at,
-            answered_at=now,
-            changes=0,
-        )
-        session.add(row)
-    elif before != link.answer:
+    if row is None and _first_answer(session, ticket, link, now) is None:
+        row = _locked(session, ticket)  # a concurrent first click inserted it: change that
+        assert row is not None
+        before = row.answer
+    if row is not None and before != link.answer:
         row.answer, row.answered_at, row.changes = link.answer, now, row.changes + 1
         row.link_issued_at, row.contact = link.issued_at, link.contact or ""
     if before == link.answer:
@@ -127,6 +118,34 @@ def record_answer(
     if link.answer == "unsatisfied":
         _tell_staff(session, ctx, ticket, link, now)
     return Recorded.NEW if before is None else Recorded.CHANGED
+
+
+def _locked(session: Session, ticket: Ticket) -> Satisfaction | None:
+    return session.scalars(
+        select(Satisfaction).where(Satisfaction.ticket_id == ticket.id).with_for_update()
+    ).first()
+
+
+def _first_answer(
+    session: Session, ticket: Ticket, link: SatisfactionLink, now: datetime
+) -> Satisfaction | None:
+    """Insert the ticket's first answer; None when a concurrent click inserted it first."""
+    row = Satisfaction(
+        ticket_id=ticket.id,
+        client_id=ticket.client_id,
+        answer=link.answer,
+        comment="",
+        contact=link.contact or "",
+        link_issued_at=link.issued_at,
+        answered_at=now,
+        changes=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
 
 
 def record_comment(

@@ -9,15 +9,18 @@ mailed to staff.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
-from maildesk.store.models import Event, OutboxMail, Satisfaction
+from maildesk.report.satisfaction import Recorded, record_answer
+from maildesk.store.models import Event, OutboxMail, Satisfaction, Ticket
 from tests.integration.helpers import mail
 from tests.integration.portal_helpers import BOSS, PUBLIC_URL, STAFF, PortalDesk, form_token
 
@@ -131,4 +134,48 @@ def test_answers_changes_and_refusals(db_url: str, tmp_path: Path) -> None:
     with desk.db.session() as session:
         kinds = session.scalars(select(Event.kind).where(Event.kind.like("satisfaction%"))).all()
     assert kinds.count("satisfaction") == 3 and kinds.count("satisfaction_comment") == 1
+    desk.close()
+
+
+def test_two_first_clicks_at_once_keep_one_answer(postgres_url: str, tmp_path: Path) -> None:
+    """The second click's insert waits on the first's unique key, then changes that answer."""
+    desk = PortalDesk(postgres_url, tmp_path)
+    number = desk.report(BOSS, "Exports fail", "The export button gives an error.\n")
+    desk.staff_reply(number, "Fixed the export.\n\n#status resolved\n")
+    links = answer_links(mails(desk, "ticket_resolved")[0][1])
+    read = {
+        answer: desk.links.read_satisfaction(url.rsplit("/", 1)[1], desk.clock.now())
+        for answer, url in links.items()
+    }
+    first_done, outcome = threading.Event(), {}
+
+    def second() -> None:
+        with desk.db.transaction() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+            outcome["second"] = record_answer(
+                session, desk.ctx, ticket, read["unsatisfied"], desk.clock.now()
+            )
+
+    with desk.db.transaction() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        outcome["first"] = record_answer(
+            session, desk.ctx, ticket, read["satisfied"], desk.clock.now()
+        )
+        session.flush()
+        thread = threading.Thread(target=second)
+        thread.start()
+        # commit only once the second click waits on the first one's row
+        with desk.db.engine.connect() as conn:
+            while not conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+            ).scalar():
+                first_done.wait(0.05)
+    thread.join(timeout=30)
+    assert outcome == {"first": Recorded.NEW, "second": Recorded.CHANGED}
+    assert (row := kept(desk, number)) is not None
+    assert (row.answer, row.changes) == ("unsatisfied", 1)
+    assert len(mails(desk, "satisfaction_unhappy")) == 1
     desk.close()
