@@ -166,12 +166,15 @@ def test_two_first_clicks_at_once_keep_one_answer(postgres_url: str, tmp_path: P
         thread.start()
         # commit only once the second click waits on the first one's row
         with desk.db.engine.connect() as conn:
-            while not conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database()"
-                )
-            ).scalar():
+            while (
+                thread.is_alive()
+                and not conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"
+                    )
+                ).scalar()
+            ):
                 first_done.wait(0.05)
     thread.join(timeout=30)
     assert outcome == {"first": Recorded.NEW, "second": Recorded.CHANGED}
