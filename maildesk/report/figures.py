@@ -40,6 +40,7 @@ many months the hours left last).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -75,15 +76,10 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> Month:
         """``YYYY-MM`` as a month; ValueError naming the expected form otherwise."""
-        try:
-            year, month = (int(part) for part in text.strip().split("-"))
-            return cls(year, month) if 1 <= month <= 12 and 1900 < year < 10000 else cls._bad(text)
-        except ValueError:
-            return cls._bad(text)
-
-    @staticmethod
-    def _bad(text: str) -> Month:
-        raise ValueError(f"{text!r} is not a month such as 2026-11")
+        found = re.fullmatch(r"\s*(\d{4})-(\d{2})\s*", text)
+        if found is None or not 1 <= int(found[2]) <= 12:
+            raise ValueError(f"{text!r} is not a month such as 2026-11")
+        return cls(int(found[1]), int(found[2]))
 
     @classmethod
     def of(cls, at: datetime, zone: str) -> Month:
