@@ -36,6 +36,7 @@ from maildesk.oauth.build import token_source
 from maildesk.oauth.errors import OAuthError
 from maildesk.oauth.source import TokenSource
 from maildesk.oauth.store import TokenStore
+from maildesk.report.monthly import send_service_reports
 from maildesk.scheduler import Scheduler
 from maildesk.sla.digest import send_digests
 from maildesk.sla.escalation import SweepResult, sweep
@@ -279,6 +280,10 @@ class Maildesk:
         """Queue today's staff queue digests that are due (each person once a day)."""
         return send_digests(self.db, self.ctx, self.clock.now())
 
+    def service_reports(self) -> int:
+        """Queue the monthly service reports that are due (each client and month once)."""
+        return send_service_reports(self.db, self.ctx, self.clock.now())
+
     def poll(self, intake: ImapIntake) -> dict[str, int]:
         """One poll of one mailbox; outages are logged and raised for the caller."""
         stats = intake.poll()
@@ -328,6 +333,7 @@ class Maildesk:
         summary.statements = self.statements()
         summary.alerts = self.alerts()
         self.digests()
+        self.service_reports()
         self.erasures()
         summary.delivery = flush_all(
             self.db, self.transport, self.clock, self.retry, on_failure=tell_staff(self.ctx)
@@ -432,6 +438,7 @@ class Maildesk:
         scheduler.every(CLIENTS_CHECK_SECONDS, self.check, "clients and config")
         scheduler.every(DIGEST_CHECK_SECONDS, self.digests, "queue digest")
         scheduler.every(ERASE_CHECK_SECONDS, self.erasures, "erase ended contracts")
+        scheduler.every(STATEMENT_CHECK_SECONDS, self.service_reports, "monthly service reports")
         scheduler.start()
         try:
             stop.wait()

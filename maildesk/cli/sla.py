@@ -458,3 +458,9 @@ def explain(
             f", due {local_time(datetime.fromisoformat(info['due']), zone)}" if info["due"] else ""
         )
         typer.echo(f"  {name}: {status}{due_text}")
+
+
+# `sla report` has its own module (the monthly service figures); it joins the group here.
+from maildesk.cli.sla_report import report  # noqa: E402
+
+command(app, "report")(report)

@@ -391,6 +391,15 @@ class BillingConfig(_Model):
         return self
 
 
+class ServiceReportConfig(_Model):
+    """The monthly service report each client of the policy is mailed (``report/monthly.py``)."""
+
+    enabled: bool = False
+    recipients: Literal["authorised", "contacts"] = "authorised"
+    """``authorised``: the authorised contacts (and the account manager); ``contacts``: every
+    contact of the client."""
+
+
 class Policy(_Model):
     """One support contract's rules."""
 
@@ -400,6 +409,7 @@ class Policy(_Model):
     sla: SlaConfig = SlaConfig()
     oncall: OnCallConfig = OnCallConfig()
     billing: BillingConfig = BillingConfig()
+    service_report: ServiceReportConfig = ServiceReportConfig()
     reopen_days: Annotated[int, Field(ge=0)] = 14
     erase_months_after_contract: Annotated[int, Field(ge=1)] | None = None
     """Erase a client's personal data this many months after its contract ended

@@ -31,6 +31,7 @@ from maildesk.mail.parse import InboundMail
 from maildesk.mail.reply import extract_new_text
 from maildesk.notify.audience import cc_recipients, screen, thread_people
 from maildesk.notify.outbox import Draft, enqueue, enqueue_auto
+from maildesk.report.satisfaction import ask_on_resolution
 from maildesk.sla.clock import (
     calendar_for,
     mark_resolved,
@@ -207,6 +208,13 @@ def _apply(
     detail: dict[str, object] = {"line": command.raw}
     if command.name in ("priority", "status", "assign") and command.value:
         detail.update(change_ticket(session, ctx.settings, ticket, command, actor, now))
+        ended = ("resolved", "closed")
+        if (
+            command.name == "status"
+            and detail.get("new") in ended
+            and detail.get("old") not in ended
+        ):
+            detail.update(satisfaction_asked=ask_on_resolution(session, ctx, ticket, now))
     elif command.name == "cc" and command.value:
         detail.update(address=command.value)
     elif command.name in ("billable", "included"):

@@ -18,15 +18,26 @@ from typing import Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-__all__ = ["MIN_SECRET_LENGTH", "InvalidLink", "LinkScope", "PortalLinks", "link_key"]
+__all__ = [
+    "ANSWERS",
+    "MIN_SECRET_LENGTH",
+    "InvalidLink",
+    "LinkScope",
+    "PortalLinks",
+    "SatisfactionLink",
+    "link_key",
+]
 
 MIN_SECRET_LENGTH = 32
 _LINK_SALT = "maildesk.portal.link"
 _FORM_SALT = "maildesk.portal.form"
-# A portal link under any address: what follows /c/ up to the end of the token.
-_ANY_LINK = re.compile(r"(?:https?://[^\s<>\"']*)?/c/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
+_SATISFACTION_SALT = "maildesk.portal.satisfaction"
+ANSWERS = ("satisfied", "unsatisfied")
+# A portal link (/c/) or an answer link (/s/, whose long payload itsdangerous compresses
+# and marks with a leading dot) under any address, up to the end of the token.
+_ANY_LINK = re.compile(r"(?:https?://[^\s<>\"']*)?/([cs])/(\.?[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
 
-Reason = Literal["tampered", "expired", "revoked", "unknown client", "unknown contact"]
+Reason = Literal["tampered", "expired", "revoked", "unknown client", "unknown contact", "replayed"]
 
 
 class InvalidLink(Exception):
@@ -46,6 +57,17 @@ class LinkScope:
     issued_at: datetime
 
 
+@dataclass(frozen=True)
+class SatisfactionLink:
+    """A one-click answer: this ticket's client is (or is not) satisfied, as of ``issued_at``."""
+
+    ticket: str
+    client: str
+    contact: str | None
+    answer: str
+    issued_at: datetime
+
+
 def _ms(when: datetime) -> int:
     return int(when.astimezone(UTC).timestamp() * 1000)
 
@@ -61,6 +83,7 @@ class PortalLinks:
             )
         self._links = URLSafeSerializer(secret, salt=_LINK_SALT)
         self._forms = URLSafeSerializer(secret, salt=_FORM_SALT)
+        self._answers = URLSafeSerializer(secret, salt=_SATISFACTION_SALT)
         self.base_url = base_url.rstrip("/")
         self.lifetime = timedelta(days=link_days)
 
@@ -73,7 +96,9 @@ class PortalLinks:
         """
 
         def replace(match: re.Match[str]) -> str:
-            return "[link]" if self.peek_client(match.group(1)) is not None else match.group(0)
+            token = match.group(2)
+            peek = self.peek_client if match.group(1) == "c" else self.peek_satisfaction_client
+            return "[link]" if peek(token) is not None else match.group(0)
 
         return _ANY_LINK.sub(replace, text)
 
@@ -109,6 +134,60 @@ class PortalLinks:
         if revoked_at is not None and payload["i"] <= _ms(revoked_at):
             raise InvalidLink("revoked")
         return LinkScope(payload["c"], payload["e"] or None, issued)
+
+    def satisfaction_url(
+        self, ticket: str, client: str, contact: str | None, answer: str, now: datetime
+    ) -> str:
+        """The one-click link answering ``answer`` about ``ticket``, issued at ``now``.
+
+        The answer is inside the signed token, so changing it is tampering.
+        """
+        if answer not in ANSWERS:
+            raise ValueError(f"answer {answer!r} is not one of {ANSWERS}")
+        payload = {
+            "t": ticket,
+            "c": client,
+            "e": (contact or "").strip().lower(),
+            "a": answer,
+            "i": _ms(now),
+        }
+        return f"{self.base_url}/s/{self._answers.dumps(payload)}"
+
+    def read_satisfaction(
+        self, token: str, now: datetime, revoked_at: datetime | None = None
+    ) -> SatisfactionLink:
+        """What a satisfaction link says; :class:`InvalidLink` when forged, old or revoked.
+
+        Whether it was overtaken (``replayed``) depends on the ticket: the caller checks.
+        """
+        try:
+            payload = self._answers.loads(token)
+        except BadSignature:
+            raise InvalidLink("tampered") from None
+        if not (
+            isinstance(payload, dict)
+            and all(isinstance(payload.get(k), str) for k in ("t", "c", "e", "a"))
+            and isinstance(payload.get("i"), int)
+            and payload["a"] in ANSWERS
+        ):
+            raise InvalidLink("tampered")
+        issued = datetime.fromtimestamp(payload["i"] / 1000, UTC)
+        if now - issued > self.lifetime or issued - now > timedelta(minutes=5):
+            raise InvalidLink("expired")
+        if revoked_at is not None and payload["i"] <= _ms(revoked_at):
+            raise InvalidLink("revoked")
+        return SatisfactionLink(
+            payload["t"], payload["c"], payload["e"] or None, payload["a"], issued
+        )
+
+    def peek_satisfaction_client(self, token: str) -> str | None:
+        """The client a well-signed satisfaction token names; None when forged."""
+        try:
+            payload = self._answers.loads(token)
+        except BadSignature:
+            return None
+        client = payload.get("c") if isinstance(payload, dict) else None
+        return client if isinstance(client, str) else None
 
     def peek_client(self, token: str) -> str | None:
         """The client a well-signed token names, before its age is checked; None when forged."""

@@ -416,3 +416,23 @@ class InvoiceMark(Base):
     reference: Mapped[str] = mapped_column(String(200), index=True)
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     marked_by: Mapped[str] = mapped_column(String(320))
+
+
+class Satisfaction(Base):
+    """A client's answer to "are you satisfied?" about a resolved ticket: one per ticket.
+
+    A later click changes it (``changes`` counts how often); ``link_issued_at`` is the
+    instant the answering link was issued, so an older link cannot overwrite it.
+    """
+
+    __tablename__ = "satisfaction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    answer: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    contact: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    link_issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -336,7 +336,7 @@ INTERNAL_KINDS = (
     *("staff", "staff_notice", "staff_new_ticket", "quote_answered", "command_problems"),
     *("page", "page_acked", "sla_warning", "sla_breach", "bounce_notice"),
 )
-_LINK = re.compile(re.escape(PUBLIC_URL) + r"/c/[\w.-]+")
+_LINK = re.compile(re.escape(PUBLIC_URL) + r"/[cs]/[\w.-]+")  # page links and answer links
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -344,6 +344,68 @@ QUEUE_DIGEST: dict[str, Any] = {  # to a staff member, once a business day
     "support_name": SUPPORT,
 }
 
+SERVICE_REPORT = {
+    "client_name": "Acme Learning",
+    "period": "2026-11",
+    "received": {"high": 2, "normal": 7, "low": 3},
+    "resolved": {"high": 2, "normal": 5, "low": 1},
+    "targets": [
+        {"name": "response", "met": 11, "total": 12, "percent": "91.7 %"},
+        {"name": "resolution", "met": 7, "total": 8, "percent": "87.5 %"},
+    ],
+    "breaches": [
+        {
+            "number": "2026-000031",
+            "subject": "Exports fail",
+            "priority": "normal",
+            "target": "resolution",
+            "due": "Friday 6 November 2026 14:30 (Belgium Time)",
+            "actual": "Monday 9 November 2026 10:00 (Belgium Time)",
+            "pauses": [
+                {
+                    "start": "Tuesday 3 November 2026 10:00 (Belgium Time)",
+                    "end": "Thursday 5 November 2026 09:00 (Belgium Time)",
+                }
+            ],
+        },
+        {
+            "number": "2026-000040",
+            "subject": "Platform down",
+            "priority": "high",
+            "target": "response",
+            "due": "Monday 30 November 2026 17:00 (Belgium Time)",
+            "actual": None,
+            "pauses": [],
+        },
+    ],
+    "worked": "6 h 10 min",
+    "billed": "7 h",
+    "previous_billed": "5 h 30 min",
+    "left": "13 h",
+    "months_left": 1,
+    "satisfied": 4,
+    "unsatisfied": 1,
+    "portal_url": "https://portal.example/p/abc",
+    "support_name": SUPPORT,
+}
+
+TICKET_RESOLVED = {
+    "tag": "[#2026-000042]",
+    "number": "2026-000042",
+    "subject": "Exports fail",
+    "satisfied_url": "https://support.example/portal/s/abc.yes",
+    "unsatisfied_url": "https://support.example/portal/s/abc.no",
+    "support_name": SUPPORT,
+}
+SATISFACTION_UNHAPPY = {
+    "tag": "[#2026-000042]",
+    "number": "2026-000042",
+    "subject": "Exports fail",
+    "client_name": "Acme Learning",
+    "contact": "boss@acme.example",
+    "support_name": SUPPORT,
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack": ACK,
     "ack_missing": ACK_MISSING,
@@ -371,6 +433,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "quote_answered": QUOTE_ANSWERED,
     "unquoted_time": UNQUOTED_TIME,
     "queue_digest": QUEUE_DIGEST,
+    "service_report": SERVICE_REPORT,
+    "ticket_resolved": TICKET_RESOLVED,
+    "satisfaction_unhappy": SATISFACTION_UNHAPPY,
 }
 
 # Overrides that take the other branch of every if (and the other choices).
@@ -438,7 +503,10 @@ IN_SUBJECT: dict[str, set[str]] = {
 TRANSLATED = {"priority", "status", "target", "missing"}
 _VERBATIM = {"bounce_staff": {"status"}}  # a DSN status code such as "5.1.1"
 # Lists whose items carry words the template translates: checked by their own test.
-_CHECKED_APART = {"queue_digest": {"mine", "unassigned", "waiting"}}
+_CHECKED_APART = {
+    "queue_digest": {"mine", "unassigned", "waiting"},
+    "service_report": {"received", "resolved", "targets", "breaches"},
+}
 
 PRIORITY_WORDS = {
     "en": {"high": "High", "normal": "Normal", "low": "Low"},
@@ -539,6 +607,7 @@ REQUIRED_WORDS: dict[str, dict[str, list[str]]] = {
         for lang in LANGUAGES
     },
     "weekly_statement": {lang: ["CSV"] for lang in LANGUAGES},
+    "service_report": {lang: ["2026-000031", "2026-000040", "91.7 %"] for lang in LANGUAGES},
 }
 
 
@@ -571,6 +640,8 @@ def _shown_values(value: Any) -> list[str]:
         return [str(value)]
     if isinstance(value, list):
         return [str(v) for item in value if isinstance(item, dict) for v in item.values()]
+    if isinstance(value, dict):
+        return [str(v) for v in value.values()]
     raise AssertionError(f"no rule for showing {value!r}")
 
 

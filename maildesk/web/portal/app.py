@@ -32,10 +32,12 @@ from maildesk.notify.links import InvalidLink, LinkScope, PortalLinks, link_key
 from maildesk.store.db import Database
 from maildesk.store.models import Client
 from maildesk.web.portal import data
+from maildesk.web.portal.answers import Answers
 from maildesk.web.portal.export import TABLES, export_csv, export_json, export_records
 from maildesk.web.portal.notices import tell_quote_author
 from maildesk.web.portal.pages import Pages
 from maildesk.web.portal.ratelimit import RateLimiter
+from maildesk.web.portal.service import HEIGHT, WIDTH, service_view
 from maildesk.web.portal.text import words
 
 __all__ = ["SECURITY_HEADERS", "Portal", "create_app"]
@@ -83,6 +85,11 @@ class Portal:
         return urlsplit(self.links.base_url).path.rstrip("/")
 
 
+class Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 class Opened(NamedTuple):
     """A request's link that passed every check: its token, scope, client and language."""
 
@@ -90,11 +97,6 @@ class Opened(NamedTuple):
     scope: LinkScope
     client: Client
     language: str
-
-
-class _Refused(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
 
 
 def _security_headers(app: ASGIApp) -> ASGIApp:
@@ -122,6 +124,7 @@ class _Views:
         settings = portal.ctx.settings
         self.pages = Pages(settings.service.timezone)
         self.limiter = RateLimiter(settings.portal.requests_per_minute)
+        self.answers = Answers(self)
 
     @property
     def settings(self) -> Settings:
@@ -160,13 +163,13 @@ class _Views:
     ) -> HTMLResponse:
         return self._html("notice", language, status, heading=heading, text=text, back_url=back)
 
-    def _invalid(self, token: str, reason: str, ip: str) -> _Refused:
+    def _invalid(self, token: str, reason: str, ip: str) -> Refused:
         log.info("portal: link %s from %s refused (%s)", link_key(token), ip, reason)
         # Refusals count per address too: forged links each have their own key.
         self._limit("refused:" + ip)
         t = words(self.settings.service.language)
         text = t["invalid_text"].format(address=self.settings.service.support_address)
-        return _Refused(self._notice(self.settings.service.language, 403, t["invalid_title"], text))
+        return Refused(self._notice(self.settings.service.language, 403, t["invalid_title"], text))
 
     def _limit(self, key: str) -> None:
         wait = self.limiter.allow(key)
@@ -174,10 +177,10 @@ class _Views:
             t = words(self.settings.service.language)
             response = self._notice(self.settings.service.language, 429, t["too_many"], "")
             response.headers["Retry-After"] = str(int(wait) + 1)
-            raise _Refused(response)
+            raise Refused(response)
 
     def _open(self, token: str, ip: str) -> tuple[LinkScope, Client, str]:
-        """The link's scope, its client and the client's language; :class:`_Refused` if not."""
+        """The link's scope, its client and the client's language; :class:`Refused` if not."""
         self._limit("link:" + link_key(token))
         links = self.portal.links
         key = links.peek_client(token)
@@ -210,8 +213,8 @@ class _Views:
         def checked(request: Request) -> Response:
             token = request.path_params["token"]
             try:
-                scope, client, language = self._open(token, _ip(request))
-            except _Refused as refused:
+                scope, client, language = self._open(token, client_ip(request))
+            except Refused as refused:
                 return refused.response
             return view(request, Opened(token, scope, client, language))
 
@@ -259,6 +262,22 @@ class _Views:
                 **self._money(client, language),
             )
 
+    def service(self, request: Request, link: Opened) -> Response:
+        """The "Service level" page: the monthly report's figures and a 12-month chart."""
+        token, _, client, language = link
+        zone = self.settings.service.timezone
+        with self.portal.db.session() as session:
+            view = service_view(session, client, zone, self.portal.ctx.clock.now())
+        return self._html(
+            "service",
+            language,
+            view=view,
+            client_name=client.name,
+            base=self._base(token),
+            width=WIDTH,
+            height=HEIGHT,
+        )
+
     def download(self, request: Request, link: Opened) -> Response:
         token, _, client, language = link
         name = request.path_params["name"]
@@ -285,8 +304,8 @@ class _Views:
     async def answer(self, request: Request) -> Response:
         token = request.path_params["token"]
         try:
-            scope, client, language = await run_in_threadpool(self._open, token, _ip(request))
-        except _Refused as refused:
+            scope, client, language = await run_in_threadpool(self._open, token, client_ip(request))
+        except Refused as refused:
             return refused.response
         t = words(language)
         form = await request.form()
@@ -346,6 +365,29 @@ class _Views:
         )
         return RedirectResponse(f"{self._base(token)}?answered={quote_id}", status_code=303)
 
+    def satisfaction(self, request: Request) -> Response:
+        """An answer link (``answers.py``): keep the answer, offer a comment."""
+        try:
+            return self.answers.answer(request.path_params["token"], client_ip(request))  # type: ignore[no-any-return]
+        except Refused as refused:
+            return refused.response
+
+    async def satisfaction_comment(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        form = await request.form()
+        sent = str(form.get("form_token", ""))
+        if not self._same_origin(request) or not self.portal.links.form_token_ok(token, sent):
+            language = self.settings.service.language
+            return self._notice(language, 403, words(language)["invalid_title"], "")
+        comment = str(form.get("comment", ""))
+        return await run_in_threadpool(self._comment, token, client_ip(request), comment)
+
+    def _comment(self, token: str, ip: str, comment: str) -> Response:
+        try:
+            return self.answers.comment(token, ip, comment)  # type: ignore[no-any-return]
+        except Refused as refused:
+            return refused.response
+
     def _same_origin(self, request: Request) -> bool:
         origin = request.headers.get("origin")
         if origin is None or origin == "null":
@@ -363,7 +405,7 @@ class _Views:
         return self._notice(self.settings.service.language, 404, t["not_found"], "")
 
 
-def _ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
     return request.client.host if request.client is not None else "-"
 
 
@@ -375,6 +417,9 @@ def create_app(portal: Portal) -> ASGIApp:
         Route("/c/{token}", views._opened(views.page)),
         Route("/c/{token}/t/{number}", views._opened(views.ticket)),
         Route("/c/{token}/quotes/{quote_id:int}", views.answer, methods=["POST"]),
+        Route("/c/{token}/service", views._opened(views.service)),
+        Route("/s/{token}", views.satisfaction, methods=["GET"]),
+        Route("/s/{token}", views.satisfaction_comment, methods=["POST"]),
         Route("/c/{token}/{name}", views._opened(views.download)),
         Route("/", views.nothing),
     ]

@@ -48,6 +48,7 @@ CLIENT_MAIL_KINDS = (
     "timesheet",
     "low_balance",
     "balance_zero",
+    "ticket_resolved",
 )
 
 
