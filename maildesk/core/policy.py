@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from maildesk.core.durations import DurationError, parse_duration
 from maildesk.core.hours import parse_hours
+from maildesk.core.notices import NoticesConfig
 from maildesk.core.words import LANGUAGES, LISTS, WordListError, load
 
 Priority = Literal["high", "normal", "low"]
@@ -396,6 +397,7 @@ class Policy(_Model):
     priority: PriorityRules = PriorityRules()
     sla: SlaConfig = SlaConfig()
     oncall: OnCallConfig = OnCallConfig()
+    notices: NoticesConfig = NoticesConfig()
     billing: BillingConfig = BillingConfig()
     reopen_days: Annotated[int, Field(ge=0)] = 14
     erase_months_after_contract: Annotated[int, Field(ge=1)] | None = None
