@@ -2,7 +2,9 @@
 
 For each run: a fresh private Dovecot gets the corpus APPENDed to INBOX
 (untimed), a fresh database gets its schema (``maildesk db upgrade``,
-untimed), the floor reads the same INBOX (timed, a child process), then
+untimed), the floor reads the same INBOX (timed, a child process), the
+durable floor (``bench/durable_floor.py``) takes it in durably and moves it to
+``Processed`` (timed, a child process; the mails go back to INBOX untimed), then
 ``maildesk run --once`` (timed, a child process, the real CLI) takes in every
 mail with the whole pipeline and delivers its outbox to the SMTP sink. After
 the run the database and the mailbox are checked: every mail stored once
