@@ -2,7 +2,9 @@
 
 For each run: a fresh private Dovecot gets the corpus APPENDed to INBOX
 (untimed), a fresh database gets its schema (``maildesk db upgrade``,
-untimed), the floor reads the same INBOX (timed, a child process), then
+untimed), the floor reads the same INBOX (timed, a child process), the
+durable floor (``bench/durable_floor.py``) takes it in durably and moves it to
+``Processed`` (timed, a child process; the mails go back to INBOX untimed), then
 ``maildesk run --once`` (timed, a child process, the real CLI) takes in every
 mail with the whole pipeline and delivers its outbox to the SMTP sink. After
 the run the database and the mailbox are checked: every mail stored once
@@ -168,6 +170,54 @@ def _result(res: proc.ProcResult, n: int) -> dict[str, Any]:
     }
 
 
+def durable_floor_run(
+    dovecot: DovecotServer, sink: TimedSink, db_kind: str, workdir: Path, run_dir: Path, n: int
+) -> dict[str, Any]:
+    """The durable floor (``bench/durable_floor.py``) as a timed child process, on a
+    database of its own of the same kind; then the mails go back to INBOX (untimed)."""
+    result_json = run_dir / "durable-floor.json"
+    with database(db_kind, workdir, "durable-floor") as url:
+        res = proc.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.durable_floor",
+                "--port",
+                str(dovecot.port),
+                "--user",
+                dovecot.user,
+                "--password-env",
+                IMAP_PASSWORD_ENV,
+                "--db-url",
+                url,
+                "--smtp-host",
+                sink.host,
+                "--smtp-port",
+                str(sink.port),
+                "--batch-size",
+                str(BATCH_SIZE),
+                "--out",
+                str(result_json),
+            ],
+            child_env(dovecot),
+            run_dir / "durable-floor.log",
+        )
+    if res.returncode != 0:
+        raise RuntimeError(f"durable floor failed:\n{res.log_tail()}")
+    inner = json.loads(result_json.read_text())
+    left = dovecot.count("INBOX")
+    with dovecot.client() as imap:
+        imap.select_folder("Processed")
+        imap.move(sorted(imap.search(["ALL"])), "INBOX")
+    if left or dovecot.count("INBOX") != n:
+        raise RuntimeError(f"durable floor left {left} mails in INBOX")
+    return _result(res, n) | {
+        "mails": inner["mails"],
+        "acks": inner["acks"],
+        "loop_s": round(inner["loop_s"], 3),
+    }
+
+
 def ingest_run(
     db_kind: str,
     n: int,
@@ -235,6 +285,8 @@ def ingest_run(
                 "loop_s": round(inner["loop_s"], 3),
             }
             floor_db.unlink(missing_ok=True)
+            out["durable_floor"] = durable_floor_run(dovecot, sink, db_kind, workdir, run_dir, n)
+        sent_before = len(sink.arrived())
         res = proc.run(
             [*maildesk_cmd(), "run", "--once", "--config", str(config)],
             env,
@@ -250,7 +302,11 @@ def ingest_run(
                 for s in res.samples
             ]
         out["check"] = check_run(url, dovecot, expected)
-        out["sink_received"] = len(sink.arrived())
+        out["sink_received"] = len(sink.arrived()) - sent_before
         if with_floor and out["floor"]["wall_s"]:
             out["ratio_to_floor"] = round(out["floor"]["wall_s"] / res.wall_s, 3)
+            durable = out["durable_floor"]
+            out["ratio_to_durable_floor"] = round(durable["wall_s"] / res.wall_s, 3)
+            if res.cpu_s:
+                out["cpu_ratio_to_durable_floor"] = round(durable["cpu_s"] / res.cpu_s, 3)
     return out

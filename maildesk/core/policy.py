@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from maildesk.core.durations import DurationError, parse_duration
 from maildesk.core.hours import parse_hours
+from maildesk.core.notices import NoticesConfig
 from maildesk.core.words import LANGUAGES, LISTS, WordListError, load
 
 Priority = Literal["high", "normal", "low"]
@@ -408,6 +409,7 @@ class Policy(_Model):
     priority: PriorityRules = PriorityRules()
     sla: SlaConfig = SlaConfig()
     oncall: OnCallConfig = OnCallConfig()
+    notices: NoticesConfig = NoticesConfig()
     billing: BillingConfig = BillingConfig()
     service_report: ServiceReportConfig = ServiceReportConfig()
     reopen_days: Annotated[int, Field(ge=0)] = 14

@@ -27,6 +27,7 @@ from maildesk.core.policy import Policy
 from maildesk.ingest.context import PipelineContext, store_inbound
 from maildesk.ingest.intake import ReportPart, check_report
 from maildesk.ingest.language import choose_language
+from maildesk.ingest.notice_audience import notice_recipients
 from maildesk.ingest.priority import decide_priority
 from maildesk.ingest.roles import Role, Sender
 from maildesk.mail.parse import Attachment as MailAttachment
@@ -141,17 +142,15 @@ def notify_staff(
     now: datetime,
     client_balance: Balance | None = None,
 ) -> None:
-    """Tell the assignee (or the whole staff list) about a client's mail on ``ticket``.
+    """Tell the staff the contract's ``notices`` name about a client's mail on ``ticket``.
 
     ``client_balance``: the client's balance if the caller has read it already.
     """
-    recipients = (
-        (ticket.assignee,) if ticket.assignee else tuple(sorted(ctx.settings.staff_addresses))
-    )
-    if not recipients:
-        return
     client = client_info(session, ticket.client_id) if ticket.client_id else None
     _, policy = ctx.settings.policy_for(client.key if client else None)
+    recipients = notice_recipients(ctx.settings, policy, ticket.assignee, is_new, now)
+    if not recipients:
+        return
     tz = policy.calendar.timezone
     lang = ctx.settings.service.language
     rendered = ctx.renderer.render(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maildesk.core.numbers import NumberFormat
 from maildesk.store.models import Message, Ticket, TicketSequence
+
+_DRAW = (
+    update(TicketSequence)
+    .where(TicketSequence.scope == bindparam("wanted_scope"))
+    .values(last=TicketSequence.last + 1)
+    .returning(TicketSequence.last)
+)
 
 
 def next_sequence(session: Session, scope: str) -> int:
@@ -18,12 +25,9 @@ def next_sequence(session: Session, scope: str) -> int:
     inserted under a savepoint, and a racing insert falls back to the UPDATE.
     """
     for _ in range(3):
-        seq: int | None = session.scalar(
-            update(TicketSequence)
-            .where(TicketSequence.scope == scope)
-            .values(last=TicketSequence.last + 1)
-            .returning(TicketSequence.last)
-        )
+        # Plain SQL on the session's connection, in its transaction: no counter row is
+        # held as an ORM object, so the ORM's bulk-update bookkeeping has nothing to do.
+        seq: int | None = session.connection().scalar(_DRAW, {"wanted_scope": scope})
         if seq is not None:
             return seq
         try:

@@ -8,6 +8,7 @@ import pytest
 
 from maildesk.configfile import load_settings, secret
 from maildesk.core.config import ConfigError, Settings, embedded_defaults, settings_from_toml
+from maildesk.core.notices import NoticesConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "maildesk.example.toml"
 
@@ -167,6 +168,7 @@ def test_example_documents_every_key() -> None:
         p.PriorityRules,
         p.SlaConfig,
         p.OnCallConfig,
+        NoticesConfig,
         p.BillingConfig,
     )
     missing = [

@@ -76,6 +76,12 @@ class Settings(_Model):
                 f"service.message_id_domain {mid!r} is a staff member's mail domain: their own "
                 "mail would be taken for maildesk's; use a subdomain only maildesk writes"
             )
+        for name, policy in self.policies.items():
+            if policy.notices.team == self.service.support_address.lower():
+                raise ValueError(
+                    f"policies.{name}.notices.team is the support address: each notice "
+                    "would come back as a new mail"
+                )
         staff = self.staff_addresses
         for address in self.digest.staff:
             if address not in staff:
