@@ -149,8 +149,8 @@ def page_if_due(
     if not people:
         if claim(session, f"page:{ticket.id}:nobody", now):
             if unknown:
-                _event(session, ticket, now, "page_unroutable", names=unknown)
-            _event(session, ticket, now, "page_nobody", reason=reason)
+                record_event(session, ticket, now, "page_unroutable", names=unknown)
+            record_event(session, ticket, now, "page_nobody", reason=reason)
             log.error(
                 "ticket %s should page the on-call person, but policy %r names nobody on call",
                 ticket.number,
@@ -159,7 +159,7 @@ def page_if_due(
         return None
     page = _page(session, ctx, ticket, policy, 0, people[0], now, reason)
     if page is not None and unknown:
-        _event(session, ticket, now, "page_unroutable", names=unknown)
+        record_event(session, ticket, now, "page_unroutable", names=unknown)
     return page
 
 
@@ -235,7 +235,7 @@ def acknowledge(
         page.acked_at = now
         page.acked_by = address
     name = next((s.name for s in ctx.settings.staff if s.email == address), address)
-    _event(
+    record_event(
         session,
         ticket,
         now,
@@ -307,7 +307,7 @@ def _escalate(session: Session, ctx: MailContext, ticket: Ticket, now: datetime)
     level = last.level + 1
     if level >= len(people):
         if claim(session, f"page:{ticket.id}:exhausted", now):
-            _event(session, ticket, now, "page_chain_exhausted", last_level=last.level)
+            record_event(session, ticket, now, "page_chain_exhausted", last_level=last.level)
             log.error("ticket %s: nobody acknowledged any page of the chain", ticket.number)
         return False
     return _page(session, ctx, ticket, policy, level, people[level], now, "no ack") is not None
@@ -341,7 +341,7 @@ def _page(
         client_name=client.name if client else None,
         requester=ticket.requester,
         priority=ticket.priority,
-        text=_report_text(session, ticket),
+        text=report_text(session, ticket),
         level=level,
         ack_minutes=policy.oncall.ack_minutes,
     )
@@ -358,7 +358,7 @@ def _page(
         ctx.identity,
         now,
     )
-    _event(
+    record_event(
         session,
         ticket,
         now,
@@ -372,8 +372,8 @@ def _page(
     return page
 
 
-def _report_text(session: Session, ticket: Ticket) -> str:
-    """The client's report (the first mail of the ticket), cut to a readable length."""
+def report_text(session: Session, ticket: Ticket, limit: int = _TEXT_LIMIT) -> str:
+    """The client's report (the first mail of the ticket), cut to ``limit`` characters."""
     text = session.scalar(
         select(Message.text)
         .where(Message.ticket_id == ticket.id, Message.direction == "in")
@@ -381,9 +381,12 @@ def _report_text(session: Session, ticket: Ticket) -> str:
         .limit(1)
     )
     text = (text or "").strip()
-    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + "\n[…]"
+    return text if len(text) <= limit else text[:limit] + "\n[…]"
 
 
-def _event(session: Session, ticket: Ticket, now: datetime, kind: str, **detail: object) -> None:
+def record_event(
+    session: Session, ticket: Ticket, now: datetime, kind: str, **detail: object
+) -> None:
+    """An event on ``ticket`` by ``actor`` (maildesk unless given)."""
     actor = str(detail.pop("actor", "maildesk"))
     session.add(Event(ticket_id=ticket.id, at=now, kind=kind, actor=actor, detail=detail))

@@ -20,14 +20,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.notify.context import MailContext
 from maildesk.notify.outbox import Draft, enqueue
 from maildesk.sla.clock import calendar_for
-from maildesk.sla.paging import page_chain, ticket_policy
-from maildesk.store.models import Client, Event, Message, Ticket
+from maildesk.sla.paging import page_chain, record_event, report_text, ticket_policy
+from maildesk.store.models import Client, Ticket
 from maildesk.store.once import claim
 
 __all__ = ["NOTICE_KIND", "notify_unsure"]
@@ -54,7 +53,7 @@ def notify_unsure(
     if not claim(session, f"{NOTICE_KIND}:{ticket.id}", now):
         return False
     if not people:
-        _event(session, ticket, now, "possible_outage_nobody", unsure=unsure)
+        record_event(session, ticket, now, "possible_outage_nobody", unsure=unsure)
         log.error("ticket %s: possible outage, but nobody is on call", ticket.number)
         return False
     person = people[0]
@@ -69,7 +68,7 @@ def notify_unsure(
         requester=ticket.requester,
         priority=ticket.priority,
         unsure=unsure,
-        text=_report_text(session, ticket),
+        text=report_text(session, ticket, limit=_TEXT_LIMIT),
     )
     enqueue(
         session,
@@ -84,21 +83,6 @@ def notify_unsure(
         ctx.identity,
         now,
     )
-    _event(session, ticket, now, "possible_outage_notice", to=person.email, unsure=unsure)
+    record_event(session, ticket, now, "possible_outage_notice", to=person.email, unsure=unsure)
     log.warning("ticket %s: possible outage, %s told (%s)", ticket.number, person.email, unsure)
     return True
-
-
-def _report_text(session: Session, ticket: Ticket) -> str:
-    text = session.scalar(
-        select(Message.text)
-        .where(Message.ticket_id == ticket.id, Message.direction == "in")
-        .order_by(Message.id)
-        .limit(1)
-    )
-    text = (text or "").strip()
-    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + "\n[…]"
-
-
-def _event(session: Session, ticket: Ticket, now: datetime, kind: str, **detail: object) -> None:
-    session.add(Event(ticket_id=ticket.id, at=now, kind=kind, actor="maildesk", detail=detail))
