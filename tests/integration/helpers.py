@@ -15,7 +15,7 @@ from maildesk.core.clock import Clock
 from maildesk.core.config import Settings
 from maildesk.daemon import Maildesk
 from tests.servers.dovecot import DovecotServer
-from tests.servers.smtp_sink import SmtpSink
+from tests.servers.smtp_sink import Received, SmtpSink
 
 IMAP_PASSWORD_ENV = "MAILDESK_TEST_IMAP_PASSWORD"
 SUPPORT = "support@helpdesk.example"
@@ -160,3 +160,23 @@ def running(settings: Settings, clock: Clock | None = None) -> Iterator[Maildesk
         runner.join(timeout=30)
         desk.db.dispose()
     assert not runner.is_alive(), "the daemon did not stop"
+
+
+def on_test_servers(example: Settings, test: Settings, data_dir: Path) -> Settings:
+    """An example contract as written, its database, intake, relay and ops on the test servers."""
+    return example.model_copy(
+        update={
+            "service": example.service.model_copy(update={"data_dir": data_dir}),
+            "database": test.database,
+            "intake": test.intake,
+            "outgoing": test.outgoing,
+            "ops": test.ops,
+        }
+    )
+
+
+def plain_text(received: Received) -> str:
+    """A delivered mail's plain-text body, its white space folded to single spaces."""
+    body = received.message.get_body(("plain",))
+    assert body is not None
+    return " ".join(body.get_content().split())

@@ -26,7 +26,7 @@ from maildesk.billing.ledger import balance, ticket_billed
 from maildesk.demo.stories import BOULANGERIE, STAFF_SIGNED
 from maildesk.demo.story import Mail, Replay, Step, Story, TopUp, example_settings, replay
 from maildesk.store.models import Client, LedgerEntry, Ticket
-from tests.integration.helpers import IMAP_PASSWORD_ENV, settings_for
+from tests.integration.helpers import IMAP_PASSWORD_ENV, on_test_servers, plain_text, settings_for
 from tests.integration.test_scenarios import ServerDriver
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp_sink import Received, SmtpSink
@@ -140,12 +140,6 @@ class Contract:
         ]
 
 
-def _text(received: Received) -> str:
-    body = received.message.get_body(("plain",))
-    assert body is not None
-    return " ".join(body.get_content().split())
-
-
 @pytest.fixture
 def contract(
     sqlite_url: str,
@@ -160,15 +154,7 @@ def contract(
 
     def start(policy: str) -> Contract:
         example = example_settings(policy, tmp_path / "var")
-        settings = example.model_copy(
-            update={
-                "service": example.service.model_copy(update={"data_dir": tmp_path / "var"}),
-                "database": test.database,
-                "intake": test.intake,
-                "outgoing": test.outgoing,
-                "ops": test.ops,
-            }
-        )
+        settings = on_test_servers(example, test, tmp_path / "var")
         first = Step(datetime(2026, 11, 23, 8, 0), "start")
         run = replay(
             Story(policy, policy, ZONES[policy], (first,)),
@@ -261,7 +247,7 @@ def test_included_line_shows_on_the_timesheet_at_no_charge(
     run.mail(2, CLAIRE, "Re: {P} Cours bloqué", "Notre erreur.\n\n#time 30m #included\n")
     run.mail(3, CLAIRE, "Re: {P} Cours bloqué", "Fait.\n\n#time 45m\n#status resolved\n")
     assert run.balance("universite-nord") == 40 * 60 - billed_units(45, 15)
-    sheet = _text(run.mails(DSI, "Relevé de temps")[-1])
+    sheet = plain_text(run.mails(DSI, "Relevé de temps")[-1])
     assert "facturé : 0 min (inclus)" in sheet
 
 
@@ -382,14 +368,14 @@ def test_hours_beyond_the_contract_are_owed_and_paid_by_the_next_purchase(
     )
     # No mail names an hourly rate this contract does not have; the timesheet says owed.
     for mail in run.sink.messages:
-        assert "tarif horaire" not in _text(mail)
-    assert "45 min dû" in _text(run.mails(DSI, "Relevé de temps")[-1])
+        assert "tarif horaire" not in plain_text(mail)
+    assert "45 min dû" in plain_text(run.mails(DSI, "Relevé de temps")[-1])
 
     # The weekly statement (Monday 30 November, 08:00) closes below zero: time owed.
     week = 7 * 24
     run.mail(week - 1, CLAIRE, "Re: {P2} Import", "Suivi.\n\n#internal\n")
     [statement] = run.mails(DSI, "Relevé hebdomadaire")
-    assert "45 min dû, réglé en premier par le prochain achat" in _text(statement)
+    assert "45 min dû, réglé en premier par le prochain achat" in plain_text(statement)
 
     run.topup(week + 5, "universite-nord", 40, "CONTRAT-2")
     assert run.balance("universite-nord") == bought - owed == 39 * 60 + 15

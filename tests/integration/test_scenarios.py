@@ -29,7 +29,7 @@ from maildesk.store.models import (
     Quote,
     Ticket,
 )
-from tests.integration.helpers import IMAP_PASSWORD_ENV, settings_for
+from tests.integration.helpers import IMAP_PASSWORD_ENV, on_test_servers, plain_text, settings_for
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp_sink import Received, SmtpSink
 
@@ -97,12 +97,6 @@ class Played:
             return list(session.scalars(select(Page).order_by(Page.id)))
 
 
-def _text(received: Received) -> str:
-    body = received.message.get_body(("plain",))
-    assert body is not None
-    return " ".join(body.get_content().split())
-
-
 @pytest.fixture
 def play(
     sqlite_url: str,
@@ -117,15 +111,7 @@ def play(
 
     def played(policy: str) -> Played:
         example = example_settings(policy, tmp_path / "var")
-        settings = example.model_copy(
-            update={
-                "service": example.service.model_copy(update={"data_dir": tmp_path / "var"}),
-                "database": test.database,
-                "intake": test.intake,
-                "outgoing": test.outgoing,
-                "ops": test.ops,
-            }
-        )
+        settings = on_test_servers(example, test, tmp_path / "var")
         run = replay(STORIES[policy], settings, lambda desk: ServerDriver(desk, dovecot))
         runs.append(run)
         run.run()
@@ -198,10 +184,10 @@ def test_learning_helpdesk_week(play: Callable[[str], Played]) -> None:
 
     # The weekly statement shows it.
     [statement] = week.mails(ict, "Weekoverzicht 2026-W47")
-    text = _text(statement)
+    text = plain_text(statement)
     assert t1 in text and t2 in text
     [french] = week.mails(lycee, "Relevé hebdomadaire 2026-W47")
-    assert t5 in _text(french)
+    assert t5 in plain_text(french)
     assert len(week.mails(city, "Weekly statement 2026-W47")) == 1
 
 
@@ -224,7 +210,9 @@ def test_prepaid_assistance_forty_hours(play: Callable[[str], Played]) -> None:
         f"[#{run.number(t)}]" for t in ("P1", "P2", "P3", "P4")
     ]
     assert [run.billed(t) for t in ("P1", "P2", "P3", "P4")] == [840, 810, 540, 45]
-    left = [_text(s).split("Heures restantes : ")[1].split(" Le même relevé")[0] for s in sheets]
+    left = [
+        plain_text(s).split("Heures restantes : ")[1].split(" Le même relevé")[0] for s in sheets
+    ]
     assert left == ["26 h", "12 h 30 min", "3 h 30 min", "2 h 45 min"]
 
     # The renewal invitation goes out once, when the balance crosses 4 h (10 % of 40 h).
@@ -318,7 +306,7 @@ def _promising(week: Played) -> list[str]:
     return [
         str(m.message["Subject"])
         for m in week.sink.messages
-        if any(p in _text(m) for p in PROMISES)
+        if any(p in plain_text(m) for p in PROMISES)
     ]
 
 
